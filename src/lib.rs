@@ -1,2 +1,16 @@
 //! attendance: an embedded analytics engine for school attendance registers in England.
+//!
+//! - [`store`]: the three Delta Lake tables under `--data DIR`.
+//! - [`ingest`]: validated, atomic loading of CSV/Parquet input.
+//! - [`session`]: the one `SessionContext` builder every entry point uses.
+//! - [`query`], [`output`], [`shell`], [`cli`]: running SQL and showing results.
+pub mod cli;
+pub mod indicators;
+pub mod ingest;
+pub mod output;
+pub mod query;
 pub mod schema;
+pub mod session;
+pub mod shell;
+pub mod store;
+pub mod summary;

@@ -1,1 +1,6 @@
-fn main() {}
+//! The one integration-test binary (every module links DataFusion once).
+mod common;
+mod crash;
+mod indicators;
+mod ingest;
+mod sql;

@@ -1,0 +1,280 @@
+//! The `attendance` command line: one binary with subcommands.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::ingest::{IngestOptions, ingest};
+use crate::output::Format;
+use crate::session::{SessionOptions, session};
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(name = "attendance", version, about = "Analytics for school attendance registers in England")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DataArg {
+    /// The store directory
+    #[arg(long, env = "ATTENDANCE_DATA", default_value = "./data", global = true)]
+    pub data: PathBuf,
+    /// Memory for query execution before spilling to disk, e.g. 2G or 512M
+    #[arg(long, short = 'm', value_parser = parse_bytes, global = true)]
+    pub memory_limit: Option<usize>,
+}
+
+impl DataArg {
+    pub fn session_options(&self) -> SessionOptions {
+        let mut options = SessionOptions::default();
+        if let Some(limit) = self.memory_limit {
+            options.memory_limit = limit;
+        }
+        options
+    }
+}
+
+fn parse_bytes(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: usize = digits.parse().map_err(|_| format!("`{s}` is not a size like 2G or 512M"))?;
+    let scale = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" => 1 << 10,
+        "M" | "MB" => 1 << 20,
+        "G" | "GB" => 1 << 30,
+        _ => return Err(format!("`{s}` is not a size like 2G or 512M")),
+    };
+    Ok(n * scale)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load schools, pupils and register marks (CSV or Parquet) into the store
+    Ingest {
+        #[command(flatten)]
+        data: DataArg,
+        /// schools.csv (or .parquet)
+        #[arg(long)]
+        schools: Vec<PathBuf>,
+        /// pupils.csv (or .parquet)
+        #[arg(long)]
+        pupils: Vec<PathBuf>,
+        /// Register files or directories of them
+        #[arg(long, num_args = 1..)]
+        registers: Vec<PathBuf>,
+        /// Let marks with a new code replace stored marks (corrections)
+        #[arg(long)]
+        update: bool,
+        /// Write invalid rows with their reason to this CSV file and load the rest
+        #[arg(long)]
+        reject_file: Option<PathBuf>,
+        /// Print the summary as JSON
+        #[arg(long)]
+        json: bool,
+        /// Do not rebuild the enrolment summary after loading
+        #[arg(long)]
+        no_summarise: bool,
+    },
+    /// Run SQL against the store
+    Sql {
+        #[command(flatten)]
+        data: DataArg,
+        /// The SQL to run (or use -c / -f)
+        sql: Option<String>,
+        /// The SQL to run
+        #[arg(short = 'c', long = "command", conflicts_with = "sql")]
+        command: Option<String>,
+        /// A file of SQL statements
+        #[arg(short = 'f', long = "file", conflicts_with_all = ["sql", "command"])]
+        file: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Write the result here instead of stdout
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Print at most this many rows of each result
+        #[arg(long)]
+        maxrows: Option<usize>,
+    },
+    /// Interactive SQL shell over the store
+    Shell {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Build the enrolment summary table from the registers (also run by every ingest)
+    Summarise {
+        #[command(flatten)]
+        data: DataArg,
+        /// Rebuild even if it is up to date
+        #[arg(long)]
+        force: bool,
+    },
+    /// Compute the national absence indicators as EES open-data CSV files
+    Indicators {
+        #[command(flatten)]
+        data: DataArg,
+        /// Output directory
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Academic year(s), e.g. 2024-25 (default: every year in the store)
+        #[arg(long)]
+        year: Vec<String>,
+        /// Time identifier(s): "Autumn term", "Spring term", "Summer term",
+        /// "Autumn and spring term", "Academic year" (default: every one the data covers)
+        #[arg(long)]
+        period: Vec<String>,
+        /// Do not suppress small counts (see DOMAIN.md section 6)
+        #[arg(long)]
+        no_suppress: bool,
+        /// Also write each file as Parquet
+        #[arg(long)]
+        parquet: bool,
+        /// Print the SQL the job runs, and do nothing else
+        #[arg(long)]
+        explain: bool,
+    },
+}
+
+fn warn_if_live(snapshot: &crate::session::StoreSnapshot) {
+    if snapshot.summary == crate::summary::SummaryState::Live {
+        eprintln!(
+            "note: enrolment_summary is not up to date with the registers; queries on it compute it \
+             from the registers (slower). Run `attendance summarise` to rebuild it."
+        );
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Ingest {
+            data,
+            schools,
+            pupils,
+            registers,
+            update,
+            reject_file,
+            json,
+            no_summarise,
+        } => {
+            let store = Store::new(&data.data);
+            let options = IngestOptions {
+                schools,
+                pupils,
+                registers,
+                update,
+                reject_file: reject_file.clone(),
+                progress: std::io::stderr().is_terminal(),
+                session: data.session_options(),
+            };
+            let summary = ingest(&store, &options).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                eprintln!("{summary}");
+            }
+            if !no_summarise && store.load(crate::store::Table::Registers).await?.is_some() {
+                let report =
+                    crate::summary::summarise(&store, &data.session_options(), false).await?;
+                if report.rebuilt {
+                    eprintln!("enrolment_summary rebuilt: {} rows in {:.2} s", report.rows, report.seconds);
+                }
+            }
+            if let Some(path) = reject_file {
+                let rejected = summary.schools.rows_rejected
+                    + summary.pupils.rows_rejected
+                    + summary.registers.rows_rejected;
+                if rejected > 0 {
+                    eprintln!("{rejected} invalid row(s) written to {}", path.display());
+                }
+            }
+        }
+        Command::Sql {
+            data,
+            sql,
+            command,
+            file,
+            format,
+            output,
+            maxrows,
+        } => {
+            let text = match (sql.or(command), file) {
+                (Some(sql), _) => sql,
+                (None, Some(path)) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+                (None, None) => bail!("give the SQL to run, with -c \"SQL\" or -f FILE"),
+            };
+            if format == Format::Parquet && output.is_none() && std::io::stdout().is_terminal() {
+                bail!("--format parquet writes binary data: give -o FILE or redirect stdout");
+            }
+            let store = Store::open_existing(&data.data)?;
+            let (ctx, snapshot) = session(&store, &data.session_options()).await?;
+            warn_if_live(&snapshot);
+            let mut out: Box<dyn Write> = match &output {
+                Some(path) => Box::new(BufWriter::new(
+                    File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                )),
+                None => Box::new(BufWriter::new(std::io::stdout().lock())),
+            };
+            crate::query::run_and_print(&ctx, &text, &mut out, format, maxrows).await?;
+            out.flush()?;
+        }
+        Command::Summarise { data, force } => {
+            let store = Store::open_existing(&data.data)?;
+            let report = crate::summary::summarise(&store, &data.session_options(), force).await?;
+            if report.rebuilt {
+                eprintln!(
+                    "enrolment_summary: {} rows in {:.2} s (from versions {:?})",
+                    report.rows, report.seconds, report.source_versions
+                );
+            } else {
+                eprintln!("enrolment_summary is up to date");
+            }
+        }
+        Command::Indicators {
+            data,
+            out,
+            year,
+            period,
+            no_suppress,
+            parquet,
+            explain,
+        } => {
+            if explain {
+                print!("{}", crate::indicators::explain());
+                return Ok(());
+            }
+            let store = Store::open_existing(&data.data)?;
+            let options = crate::indicators::IndicatorOptions {
+                out: out.clone(),
+                years: year,
+                periods: period,
+                suppress: !no_suppress,
+                parquet,
+                session: data.session_options(),
+            };
+            let manifest = crate::indicators::run(&store, &options).await?;
+            for output in &manifest.outputs {
+                eprintln!("{:>8} rows  {}", output.rows, out.join(&output.file).display());
+            }
+            eprintln!(
+                "indicators for {} ({}) in {:.2} s",
+                manifest.academic_years.join(", "),
+                manifest.periods.join(", "),
+                manifest.wall_seconds
+            );
+        }
+        Command::Shell { data } => {
+            let store = Store::open_existing(&data.data)?;
+            let (ctx, snapshot) = session(&store, &data.session_options()).await?;
+            warn_if_live(&snapshot);
+            crate::shell::run(ctx).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,393 @@
+//! `attendance indicators`: the national absence statistics in the shape of the DfE's open data
+//! (DOMAIN.md section 6), computed by the SQL in `queries/indicators/`.
+//!
+//! The Rust here only runs that SQL and writes files. The order is:
+//! 1. `indicator_input`: the enrolment summary for the academic years asked for;
+//! 2. the views `enrolment_periods`, `enrolment_cohorts`, `school_cohorts`, `cohort_measures`;
+//! 3. one query per output file.
+//!
+//! Suppression (GSS symbols) is applied when writing: with it on (the default), the counts and
+//! rates of Local authority and School rows whose enrolments are 1 or 2, and of every
+//! School-level row, are written as `c`. National and Regional rows are never suppressed.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::session::{SessionOptions, session};
+use crate::store::{Store, StoreError, Table, TableVersions};
+use crate::summary::{SummaryState, register_summary};
+
+/// The views every output is computed from, in the order they are created.
+pub const VIEWS: [(&str, &str); 4] = [
+    ("enrolment_periods", include_str!("../queries/indicators/enrolment_periods.sql")),
+    ("enrolment_cohorts", include_str!("../queries/indicators/enrolment_cohorts.sql")),
+    ("school_cohorts", include_str!("../queries/indicators/school_cohorts.sql")),
+    ("cohort_measures", include_str!("../queries/indicators/cohort_measures.sql")),
+];
+
+/// The output files and the query of each.
+pub const OUTPUTS: [(&str, &str); 4] = [
+    (
+        "absence_rates_by_geographic_level",
+        include_str!("../queries/indicators/absence_rates_by_geographic_level.sql"),
+    ),
+    (
+        "absence_rates_by_school",
+        include_str!("../queries/indicators/absence_rates_by_school.sql"),
+    ),
+    (
+        "absence_by_characteristic",
+        include_str!("../queries/indicators/absence_by_characteristic.sql"),
+    ),
+    ("attendance_bands", include_str!("../queries/indicators/attendance_bands.sql")),
+];
+
+/// The EES time identifiers, in publication order.
+pub const TIME_IDENTIFIERS: [&str; 5] = [
+    "Autumn term",
+    "Spring term",
+    "Summer term",
+    "Autumn and spring term",
+    "Academic year",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndicatorError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("query engine: {0}")]
+    DataFusion(#[from] DataFusionError),
+    #[error("arrow: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error("`{0}` is not a time identifier (expected one of: {1})")]
+    Period(String, String),
+    #[error("`{0}` is not an academic year like 2024-25")]
+    Year(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct IndicatorOptions {
+    pub out: PathBuf,
+    /// Academic years (`2024-25`); all years in the store when empty.
+    pub years: Vec<String>,
+    /// Time identifiers to write; every one the data covers when empty.
+    pub periods: Vec<String>,
+    pub suppress: bool,
+    pub parquet: bool,
+    pub session: SessionOptions,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub engine: String,
+    pub datafusion: String,
+    pub started_at: String,
+    pub wall_seconds: f64,
+    pub store: String,
+    pub table_versions: TableVersions,
+    /// Content hashes of the input files loaded into each table, from the commit history.
+    pub loaded_input_files: BTreeMap<&'static str, Vec<String>>,
+    pub enrolment_summary: &'static str,
+    pub academic_years: Vec<String>,
+    pub periods: Vec<String>,
+    pub suppress: bool,
+    pub outputs: Vec<OutputReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutputReport {
+    pub file: String,
+    pub rows: usize,
+    pub sha256: String,
+}
+
+/// Every SQL statement the job runs, in order (`attendance indicators --explain`).
+pub fn explain() -> String {
+    let mut text = String::from(
+        "-- indicator_input: the enrolment summary for the academic years asked for\n\
+         CREATE OR REPLACE VIEW indicator_input AS SELECT * FROM enrolment_summary;\n\n",
+    );
+    text.push_str("-- enrolment_summary (materialised by `attendance summarise`):\n");
+    text.push_str(crate::summary::SUMMARY_SQL.trim_end());
+    text.push_str(";\n\n");
+    for (_, sql) in VIEWS {
+        text.push_str(sql.trim_end());
+        text.push_str(";\n\n");
+    }
+    for (name, sql) in OUTPUTS {
+        text.push_str(&format!("-- {name}.csv\n"));
+        text.push_str(sql.trim_end());
+        text.push_str(";\n\n");
+    }
+    text
+}
+
+fn validate(options: &IndicatorOptions) -> Result<(), IndicatorError> {
+    for p in &options.periods {
+        if !TIME_IDENTIFIERS.contains(&p.as_str()) {
+            return Err(IndicatorError::Period(p.clone(), TIME_IDENTIFIERS.join(", ")));
+        }
+    }
+    for y in &options.years {
+        let ok = y.len() == 7
+            && y.as_bytes()[4] == b'-'
+            && y[..4].parse::<i32>().is_ok_and(|s| {
+                crate::ingest::format_academic_year(s) == *y
+            });
+        if !ok {
+            return Err(IndicatorError::Year(y.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Prepares `ctx` (a session over the store) with `indicator_input` and the views.
+pub async fn prepare(
+    ctx: &SessionContext,
+    store: &Store,
+    versions: &TableVersions,
+    years: &[String],
+) -> Result<SummaryState, IndicatorError> {
+    let state = register_summary(ctx, store, versions).await?;
+    let filter = if years.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = years.iter().map(|y| format!("'{y}'")).collect();
+        format!(" WHERE academic_year IN ({})", list.join(", "))
+    };
+    ctx.sql(&format!(
+        "CREATE OR REPLACE VIEW indicator_input AS SELECT * FROM enrolment_summary{filter}"
+    ))
+    .await?
+    .collect()
+    .await?;
+    for (_, sql) in VIEWS {
+        ctx.sql(sql).await?.collect().await?;
+    }
+    Ok(state)
+}
+
+/// Runs the job and writes the files into `options.out`.
+pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, IndicatorError> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339();
+    validate(options)?;
+    let (ctx, snapshot) = session(store, &options.session).await?;
+    let versions = snapshot.versions.clone();
+    let state = prepare(&ctx, store, &versions, &options.years).await?;
+    std::fs::create_dir_all(&options.out)
+        .map_err(|e| IndicatorError::Io(options.out.display().to_string(), e))?;
+
+    let mut outputs = Vec::new();
+    for (name, sql) in OUTPUTS {
+        let batches = ctx.sql(sql).await?.collect().await?;
+        let batches = keep_periods(batches, &options.periods)?;
+        let batches = to_text(&batches, options.suppress)?;
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        let csv_path = options.out.join(format!("{name}.csv"));
+        write_csv(&csv_path, &batches)?;
+        outputs.push(OutputReport {
+            file: format!("{name}.csv"),
+            rows,
+            sha256: sha256_file(&csv_path)?,
+        });
+        if options.parquet {
+            let path = options.out.join(format!("{name}.parquet"));
+            write_parquet(&path, &batches)?;
+            outputs.push(OutputReport {
+                file: format!("{name}.parquet"),
+                rows,
+                sha256: sha256_file(&path)?,
+            });
+        }
+    }
+
+    let mut loaded = BTreeMap::new();
+    for table in Table::ALL {
+        let mut hashes: Vec<String> = store.loaded_files(table).await?.into_iter().collect();
+        hashes.sort();
+        loaded.insert(table.name(), hashes);
+    }
+    let years = if options.years.is_empty() {
+        distinct_strings(&ctx, "SELECT DISTINCT academic_year FROM indicator_input ORDER BY 1").await?
+    } else {
+        options.years.clone()
+    };
+    let periods = distinct_strings(
+        &ctx,
+        "SELECT time_identifier FROM enrolment_periods GROUP BY time_identifier ORDER BY min(period_order)",
+    )
+    .await?
+    .into_iter()
+    .filter(|p| options.periods.is_empty() || options.periods.contains(p))
+    .collect();
+    let manifest = Manifest {
+        engine: format!("attendance {}", env!("CARGO_PKG_VERSION")),
+        datafusion: datafusion::DATAFUSION_VERSION.to_string(),
+        started_at,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        store: store.root().display().to_string(),
+        table_versions: versions,
+        loaded_input_files: loaded,
+        enrolment_summary: match state {
+            SummaryState::Fresh => "materialised, up to date",
+            SummaryState::Live => "computed from registers (the materialised table was missing or stale)",
+        },
+        academic_years: years,
+        periods,
+        suppress: options.suppress,
+        outputs,
+    };
+    let path = options.out.join("manifest.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&manifest).expect("manifest serialises"),
+    )
+    .map_err(|e| IndicatorError::Io(path.display().to_string(), e))?;
+    Ok(manifest)
+}
+
+async fn distinct_strings(ctx: &SessionContext, sql: &str) -> Result<Vec<String>, IndicatorError> {
+    let mut out = Vec::new();
+    for batch in ctx.sql(sql).await?.collect().await? {
+        let column = cast(batch.column(0), &DataType::Utf8)?;
+        let column = column.as_string::<i32>();
+        out.extend((0..column.len()).map(|i| column.value(i).to_string()));
+    }
+    Ok(out)
+}
+
+fn keep_periods(batches: Vec<RecordBatch>, periods: &[String]) -> Result<Vec<RecordBatch>, IndicatorError> {
+    if periods.is_empty() {
+        return Ok(batches);
+    }
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let column = cast(
+            batch.column_by_name("time_identifier").expect("time_identifier"),
+            &DataType::Utf8,
+        )?;
+        let column = column.as_string::<i32>();
+        let mask: datafusion::arrow::array::BooleanArray = (0..column.len())
+            .map(|i| Some(periods.iter().any(|p| p == column.value(i))))
+            .collect();
+        out.push(filter_record_batch(&batch, &mask)?);
+    }
+    Ok(out)
+}
+
+/// The first measure column of an output: everything from it on is a count or a rate.
+fn first_measure(schema: &Schema) -> usize {
+    schema
+        .fields()
+        .iter()
+        .position(|f| f.name() == "num_schools" || f.name() == "enrolments")
+        .expect("outputs have measures")
+}
+
+/// Whether a row's counts and rates are suppressed (written `c`).
+pub fn suppressed(level: &str, enrolments: i64) -> bool {
+    match level {
+        "School" => true,
+        "Local authority" => enrolments == 1 || enrolments == 2,
+        _ => false,
+    }
+}
+
+/// Turns every column into text as written in the CSV (unrounded numbers, blank for a
+/// geography column of a coarser level), with suppressed measures as `c`.
+fn to_text(batches: &[RecordBatch], suppress: bool) -> Result<Vec<RecordBatch>, IndicatorError> {
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let schema = batch.schema();
+        let measures = first_measure(&schema);
+        let level = cast(batch.column_by_name("geographic_level").expect("level"), &DataType::Utf8)?;
+        let level = level.as_string::<i32>();
+        let enrolments = cast(batch.column_by_name("enrolments").expect("enrolments"), &DataType::Int64)?;
+        let enrolments = enrolments.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let hidden: Vec<bool> = (0..batch.num_rows())
+            .map(|i| suppress && suppressed(level.value(i), enrolments.value(i)))
+            .collect();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+        for (index, column) in batch.columns().iter().enumerate() {
+            let text = cast(column, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            let values: StringArray = (0..text.len())
+                .map(|i| {
+                    if index >= measures && hidden[i] {
+                        Some("c")
+                    } else if text.is_null(i) {
+                        Some("")
+                    } else {
+                        Some(text.value(i))
+                    }
+                })
+                .collect();
+            columns.push(Arc::new(values));
+        }
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, false))
+            .collect();
+        out.push(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?);
+    }
+    Ok(out)
+}
+
+fn write_csv(path: &Path, batches: &[RecordBatch]) -> Result<(), IndicatorError> {
+    let io = |e: std::io::Error| IndicatorError::Io(path.display().to_string(), e);
+    let file = File::create(path).map_err(io)?;
+    let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .build(std::io::BufWriter::new(file));
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    Ok(())
+}
+
+fn write_parquet(path: &Path, batches: &[RecordBatch]) -> Result<(), IndicatorError> {
+    let io = |e: std::io::Error| IndicatorError::Io(path.display().to_string(), e);
+    let Some(first) = batches.first() else {
+        return Ok(());
+    };
+    let file = File::create(path).map_err(io)?;
+    let parquet = |e: datafusion::parquet::errors::ParquetError| DataFusionError::from(e);
+    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(file, first.schema(), None)
+        .map_err(parquet)?;
+    for batch in batches {
+        writer.write(batch).map_err(parquet)?;
+    }
+    writer.close().map_err(parquet)?;
+    Ok(())
+}
+
+fn sha256_file(path: &Path) -> Result<String, IndicatorError> {
+    let io = |e: std::io::Error| IndicatorError::Io(path.display().to_string(), e);
+    let mut file = File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buffer).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}

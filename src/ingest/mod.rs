@@ -1,0 +1,981 @@
+//! `attendance ingest`: load schools, pupils and register marks into the store.
+//!
+//! # Semantics (DOMAIN.md section 5)
+//! - Every row is validated; on any invalid row the whole ingest fails and nothing is written,
+//!   with the first 20 errors (file, line, field, reason) and a count. With a reject file, the
+//!   invalid rows go there with their reason and the rest is loaded.
+//! - A file whose content (SHA-256) was loaded before into a table is skipped: loading the same
+//!   file twice is a no-op. Commits record the hashes in their `commitInfo`.
+//! - School and enrolment rows replace stored rows with the same key (`urn`;
+//!   `academic_year, pupil_id, urn`).
+//! - A mark already stored with the same code is a no-op; with another code it is a conflict,
+//!   unless `update` is set, when the new code replaces the stored one.
+//!
+//! # Failure modes
+//! Validation runs to the end before anything is written. Then each table gets exactly one Delta
+//! commit, in the order schools, pupils, registers: a crash leaves each table at its old or its
+//! new version, never in between; the next run skips what was committed (by hash) and completes
+//! the rest. Parquet files written by an interrupted commit are never referenced by the log, so
+//! readers never see them.
+//!
+//! # Cost
+//! Register rows are validated in parallel (one file per task) and staged as Parquet under
+//! `DATA/_staging/`, so memory stays bounded whatever the input size. New marks for partitions
+//! with nothing in common with the store are appended as new sorted files; when any mark is
+//! already stored, only the partitions (academic year × LA) the ingest touches are rewritten.
+
+mod error;
+mod fields;
+mod source;
+mod validate;
+
+pub use error::{IngestError, MAX_REPORTED_ERRORS, Problems, RowError};
+pub use fields::{academic_year_of, date32, format_academic_year, from_date32, parse_date};
+pub use source::csv_line;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Date32Type, Int32Type, Int64Type};
+use datafusion::datasource::MemTable;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use deltalake::protocol::SaveMode;
+use futures::TryStreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use self::source::{InputFile, read_records};
+use self::validate::*;
+use crate::session::{SessionOptions, base_session};
+use crate::store::{Store, Table, commit_properties};
+
+/// What to load, and how.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub schools: Vec<PathBuf>,
+    pub pupils: Vec<PathBuf>,
+    /// Register files, or directories whose `.csv` and `.parquet` files are all loaded.
+    pub registers: Vec<PathBuf>,
+    /// Let a mark with a new code replace a stored mark (corrections such as `N` to a reason).
+    pub update: bool,
+    /// Write invalid rows with their reason to this file and load the rest.
+    pub reject_file: Option<PathBuf>,
+    /// Show a progress bar on stderr (only drawn when stderr is a terminal).
+    pub progress: bool,
+    pub session: SessionOptions,
+}
+
+/// What one table received.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct TableSummary {
+    pub files_loaded: usize,
+    /// Files whose content was already loaded (no-ops).
+    pub files_skipped: usize,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    /// Rows stored that were not stored before.
+    pub rows_added: u64,
+    /// Stored rows replaced by a row with the same key and new content.
+    pub rows_replaced: u64,
+    /// Rows identical to a stored row (no-ops).
+    pub rows_unchanged: u64,
+    pub partitions: usize,
+    /// Table version after the ingest (None: never written).
+    pub version: Option<u64>,
+}
+
+/// The report of an ingest.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct IngestSummary {
+    pub schools: TableSummary,
+    pub pupils: TableSummary,
+    pub registers: TableSummary,
+    /// Marks entered as `-` (no mark): stored, counted in no measure.
+    pub missing_marks: u64,
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for IngestSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (name, t) in [
+            ("schools", &self.schools),
+            ("pupils", &self.pupils),
+            ("registers", &self.registers),
+        ] {
+            if t.files_loaded + t.files_skipped == 0 {
+                continue;
+            }
+            write!(
+                f,
+                "{name:<9}: {} file(s) loaded, {} already loaded; {} rows read, {} added, {} replaced, {} unchanged, {} rejected",
+                t.files_loaded,
+                t.files_skipped,
+                t.rows_read,
+                t.rows_added,
+                t.rows_replaced,
+                t.rows_unchanged,
+                t.rows_rejected
+            )?;
+            if name == "registers" {
+                write!(f, "; {} partition(s)", t.partitions)?;
+            }
+            if let Some(v) = t.version {
+                write!(f, "; version {v}")?;
+            }
+            writeln!(f)?;
+        }
+        if self.missing_marks > 0 {
+            writeln!(f, "data quality: {} mark(s) entered as `-` (no mark)", self.missing_marks)?;
+        }
+        let rows = self.schools.rows_read + self.pupils.rows_read + self.registers.rows_read;
+        write!(
+            f,
+            "{rows} rows in {:.2} s ({:.0} rows/s)",
+            self.seconds,
+            rows as f64 / self.seconds.max(1e-9)
+        )
+    }
+}
+
+/// Expands directories into their `.csv`/`.parquet` files (sorted by name).
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| IngestError::io(&path.display().to_string(), e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension().is_some_and(|e| {
+                            e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("parquet")
+                        })
+                })
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Input files of one table, split into those to load and those already loaded.
+struct Inputs {
+    load: Vec<InputFile>,
+    skipped: usize,
+}
+
+async fn inputs(store: &Store, table: Table, paths: &[PathBuf]) -> Result<Inputs, IngestError> {
+    let files = expand(paths)?;
+    if files.is_empty() {
+        return Ok(Inputs { load: vec![], skipped: 0 });
+    }
+    let loaded = store.loaded_files(table).await?;
+    let mut seen = HashSet::new();
+    let mut load = Vec::new();
+    let mut skipped = 0;
+    for path in files {
+        let file = InputFile::open(&path)?;
+        if loaded.contains(&file.sha256) || !seen.insert(file.sha256.clone()) {
+            skipped += 1;
+        } else {
+            load.push(file);
+        }
+    }
+    Ok(Inputs { load, skipped })
+}
+
+fn progress_bar(show: bool, total_bytes: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .expect("template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Runs an ingest. See the module documentation for the semantics.
+pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSummary, IngestError> {
+    let started = Instant::now();
+    if options.schools.is_empty() && options.pupils.is_empty() && options.registers.is_empty() {
+        return Err(IngestError::NoInput);
+    }
+    let mut summary = IngestSummary::default();
+    let keep_rejects = options.reject_file.is_some();
+    let mut problems = Problems::new(keep_rejects);
+
+    let school_inputs = inputs(store, Table::Schools, &options.schools).await?;
+    let pupil_inputs = inputs(store, Table::Pupils, &options.pupils).await?;
+    let register_inputs = inputs(store, Table::Registers, &options.registers).await?;
+    summary.schools.files_skipped = school_inputs.skipped;
+    summary.pupils.files_skipped = pupil_inputs.skipped;
+    summary.registers.files_skipped = register_inputs.skipped;
+
+    let total_bytes: u64 = [&school_inputs, &pupil_inputs, &register_inputs]
+        .iter()
+        .flat_map(|i| i.load.iter().map(|f| f.bytes))
+        .sum();
+    let bar = progress_bar(options.progress, total_bytes);
+
+    let ctx = base_session(&options.session)?;
+    store.register_tables(&ctx).await?;
+
+    // Schools: the stored ones, overlaid with this ingest's.
+    let mut schools = stored_schools(&ctx).await?;
+    let mut new_schools = Vec::new();
+    bar.set_message("schools");
+    for file in &school_inputs.load {
+        let mut rows = SchoolRows::default();
+        read_records(file, &SCHOOL_COLUMNS, &mut problems, |line, f, problems| {
+            summary.schools.rows_read += 1;
+            rows.push(&file.display, line, f, problems);
+        })?;
+        rows.add_to(&mut schools);
+        new_schools.push(rows.to_batch());
+        bar.inc(file.bytes);
+    }
+
+    // Pupils: validated against the schools; their enrolments join the stored ones.
+    let mut enrolments = if register_inputs.load.is_empty() {
+        EnrolmentSet::new()
+    } else {
+        stored_enrolments(&ctx).await?
+    };
+    let mut new_pupils = Vec::new();
+    bar.set_message("pupils");
+    for file in &pupil_inputs.load {
+        let mut rows = PupilRows::default();
+        read_records(file, &PUPIL_COLUMNS, &mut problems, |line, f, problems| {
+            summary.pupils.rows_read += 1;
+            if let Some(key) = rows.push(&file.display, line, f, &schools, problems) {
+                enrolments.insert(key);
+            }
+        })?;
+        new_pupils.push(rows.finish());
+        bar.inc(file.bytes);
+    }
+
+    // Registers: validated in parallel, one file per task, staged as Parquet.
+    bar.set_message("registers");
+    let staging = StagingDir::create(store)?;
+    let staged: Vec<Result<StagedFile, IngestError>> = register_inputs
+        .load
+        .par_iter()
+        .enumerate()
+        .map(|(i, file)| {
+            stage_register_file(i as i32, file, &staging.path, &schools, &enrolments, keep_rejects, &bar)
+        })
+        .collect();
+    let mut staged_files = Vec::new();
+    let mut touched: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for result in staged {
+        let mut file = result?;
+        summary.registers.rows_read += file.rows_read;
+        summary.missing_marks += file.missing_marks;
+        touched.extend(file.partitions.iter().cloned());
+        problems.merge(std::mem::take(&mut file.problems));
+        staged_files.push(file);
+    }
+    bar.finish_and_clear();
+    problems.check()?;
+
+    // Duplicates inside the input and conflicts with stored marks need the whole input at once.
+    let mut register_plan = None;
+    if staged_files.iter().any(|f| f.rows_staged > 0) {
+        let plan = check_staged_marks(
+            &ctx,
+            &staging.path,
+            &register_inputs.load,
+            &touched,
+            options.update,
+            &mut problems,
+        )
+        .await?;
+        problems.check()?;
+        register_plan = Some(plan);
+    }
+
+    if let Some(path) = &options.reject_file {
+        write_rejects(path, &problems)?;
+    }
+    // Rejected rows per table, by the file they came from.
+    let rejected_in = |files: &[InputFile]| -> u64 {
+        let names: HashSet<&str> = files.iter().map(|f| f.display.as_str()).collect();
+        problems
+            .rejects
+            .iter()
+            .filter(|(e, _)| names.contains(e.file.as_str()))
+            .count() as u64
+    };
+    summary.schools.rows_rejected = rejected_in(&school_inputs.load);
+    summary.pupils.rows_rejected = rejected_in(&pupil_inputs.load);
+    summary.registers.rows_rejected = rejected_in(&register_inputs.load);
+
+    // Commit: schools, then pupils, then registers; one commit each.
+    if !school_inputs.load.is_empty() {
+        let hashes = hashes(&school_inputs.load);
+        write_schools(store, &ctx, new_schools, &hashes, &mut summary.schools).await?;
+        summary.schools.files_loaded = school_inputs.load.len();
+    }
+    if !pupil_inputs.load.is_empty() {
+        let hashes = hashes(&pupil_inputs.load);
+        write_pupils(store, &ctx, new_pupils, &hashes, &mut summary.pupils).await?;
+        summary.pupils.files_loaded = pupil_inputs.load.len();
+    }
+    if !register_inputs.load.is_empty() {
+        let hashes = hashes(&register_inputs.load);
+        write_registers(
+            store,
+            &ctx,
+            &staging.path,
+            register_plan,
+            &touched,
+            &hashes,
+            &mut summary.registers,
+        )
+        .await?;
+        summary.registers.files_loaded = register_inputs.load.len();
+    }
+    drop(staging);
+    for (table, t) in [
+        (Table::Schools, &mut summary.schools),
+        (Table::Pupils, &mut summary.pupils),
+        (Table::Registers, &mut summary.registers),
+    ] {
+        t.version = store.load(table).await?.and_then(|d| d.version());
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn hashes(files: &[InputFile]) -> Vec<String> {
+    files.iter().map(|f| f.sha256.clone()).collect()
+}
+
+/// A scratch directory for staged rows, removed when dropped (also on error). Stale ones left by
+/// a killed ingest are removed by the next.
+struct StagingDir {
+    path: PathBuf,
+}
+
+impl StagingDir {
+    fn create(store: &Store) -> Result<Self, IngestError> {
+        let root = store.staging_dir();
+        if root.is_dir() {
+            // Only one ingest writes a store at a time; anything here is left over.
+            let _ = std::fs::remove_dir_all(&root);
+        }
+        let path = root.join(format!("ingest-{}", std::process::id()));
+        std::fs::create_dir_all(&path).map_err(|e| IngestError::io(&path.display().to_string(), e))?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+        if let Some(parent) = self.path.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
+
+/// The result of validating one register file.
+struct StagedFile {
+    rows_read: u64,
+    rows_staged: usize,
+    missing_marks: u64,
+    partitions: Vec<(String, String, String)>,
+    problems: Problems,
+}
+
+const STAGING_BATCH_ROWS: usize = 64 * 1024;
+
+fn stage_register_file(
+    src: i32,
+    file: &InputFile,
+    staging: &Path,
+    schools: &SchoolMap,
+    enrolments: &EnrolmentSet,
+    keep_rejects: bool,
+    bar: &ProgressBar,
+) -> Result<StagedFile, IngestError> {
+    let mut problems = Problems::new(keep_rejects);
+    let mut rows = RegisterRows::new(src);
+    let out_path = staging.join(format!("{src:06}.parquet"));
+    let out = File::create(&out_path).map_err(|e| IngestError::io(&out_path.display().to_string(), e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::LZ4_RAW)
+        .build();
+    let mut writer = ArrowWriter::try_new(out, staging_schema(), Some(props))
+        .map_err(|e| IngestError::DataFusion(e.into()))?;
+    let mut rows_read = 0u64;
+    let mut write_error = None;
+    read_records(file, &REGISTER_COLUMNS, &mut problems, |line, f, problems| {
+        rows_read += 1;
+        rows.push(&file.display, line, f, schools, enrolments, problems);
+        if rows.pending() >= STAGING_BATCH_ROWS
+            && write_error.is_none()
+            && let Err(e) = writer.write(&rows.flush())
+        {
+            write_error = Some(e);
+        }
+    })?;
+    if let Some(e) = write_error {
+        return Err(IngestError::DataFusion(e.into()));
+    }
+    if rows.pending() > 0 {
+        writer.write(&rows.flush()).map_err(|e| IngestError::DataFusion(e.into()))?;
+    }
+    writer.close().map_err(|e| IngestError::DataFusion(e.into()))?;
+    bar.inc(file.bytes);
+    Ok(StagedFile {
+        rows_read,
+        rows_staged: rows.rows,
+        missing_marks: rows.missing_marks,
+        partitions: rows
+            .partitions
+            .iter()
+            .map(|(y, r, l)| (y.clone(), r.to_string(), l.to_string()))
+            .collect(),
+        problems,
+    })
+}
+
+/// Schools already stored, by URN.
+async fn stored_schools(ctx: &SessionContext) -> Result<SchoolMap, IngestError> {
+    let batches = ctx
+        .sql("SELECT urn, region_code, old_la_code FROM schools")
+        .await?
+        .collect()
+        .await?;
+    let mut map = SchoolMap::new();
+    for batch in batches {
+        let batch = cast_to_plain(&batch)?;
+        let urn = batch.column(0).as_primitive::<Int32Type>();
+        let region = batch.column(1).as_string::<i32>();
+        let la = batch.column(2).as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            map.insert(
+                urn.value(i),
+                SchoolInfo {
+                    region_code: region.value(i).into(),
+                    la_code: la.value(i).into(),
+                },
+            );
+        }
+    }
+    Ok(map)
+}
+
+/// Enrolment keys already stored.
+async fn stored_enrolments(ctx: &SessionContext) -> Result<EnrolmentSet, IngestError> {
+    let mut stream = ctx
+        .sql("SELECT academic_year, pupil_id, urn FROM pupils")
+        .await?
+        .execute_stream()
+        .await?;
+    let mut set = EnrolmentSet::new();
+    while let Some(batch) = stream.try_next().await? {
+        let batch = cast_to_plain(&batch)?;
+        let year = batch.column(0).as_string::<i32>();
+        let pupil = batch.column(1).as_string::<i32>();
+        let urn = batch.column(2).as_primitive::<Int32Type>();
+        for i in 0..batch.num_rows() {
+            set.insert(enrolment_key(year.value(i), pupil.value(i), urn.value(i)));
+        }
+    }
+    Ok(set)
+}
+
+/// Casts string columns of any encoding (Utf8View, dictionaries) to plain Utf8.
+fn cast_to_plain(batch: &RecordBatch) -> Result<RecordBatch, IngestError> {
+    use datafusion::arrow::datatypes::DataType;
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Utf8View | DataType::LargeUtf8 | DataType::Dictionary(_, _) => {
+                datafusion::arrow::compute::cast(c, &DataType::Utf8)
+            }
+            _ => Ok(c.clone()),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| IngestError::DataFusion(e.into()))?;
+    let fields: Vec<_> = batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+        .collect();
+    RecordBatch::try_new(
+        Arc::new(datafusion::arrow::datatypes::Schema::new(fields)),
+        columns,
+    )
+    .map_err(|e| IngestError::DataFusion(e.into()))
+}
+
+/// What the staged marks hold against the store, once checked.
+struct RegisterPlan {
+    /// Staged rows refused (duplicates, conflicts), as `(_src, _line)`.
+    rejected: Vec<(i32, i64)>,
+    /// Staged marks identical to a stored mark.
+    unchanged: u64,
+    /// Stored marks that staged marks replace with a new code (`--update`).
+    replaced: u64,
+    /// Staged marks that collide with a stored mark (identical or replaced).
+    overlapping: u64,
+}
+
+fn partition_filter(alias: &str, touched: &BTreeSet<(String, String, String)>) -> String {
+    let mut by_year: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (year, _, la) in touched {
+        by_year.entry(year).or_default().push(la);
+    }
+    let mut years: Vec<_> = by_year.into_iter().collect();
+    years.sort();
+    let terms: Vec<String> = years
+        .iter()
+        .map(|(year, las)| {
+            let list: Vec<String> = las.iter().map(|l| format!("'{l}'")).collect();
+            format!(
+                "({alias}academic_year = '{year}' AND {alias}la_code IN ({}))",
+                list.join(", ")
+            )
+        })
+        .collect();
+    format!("({})", terms.join(" OR "))
+}
+
+/// Finds duplicate marks inside the input and marks already stored (identical: a no-op; another
+/// code: a conflict, or a replacement with `update`).
+async fn check_staged_marks(
+    ctx: &SessionContext,
+    staging: &Path,
+    files: &[InputFile],
+    touched: &BTreeSet<(String, String, String)>,
+    update: bool,
+    problems: &mut Problems,
+) -> Result<RegisterPlan, IngestError> {
+    ctx.register_parquet(
+        "ingest_staged",
+        staging.to_str().expect("utf-8 path"),
+        ParquetReadOptions::default(),
+    )
+    .await?;
+    let mut rejected = Vec::new();
+    let location = |src: i32| files[src as usize].display.as_str();
+
+    // Two marks for one pupil, school, date and session inside the input: the first one stands.
+    let duplicates = ctx
+        .sql(
+            r#"WITH dup AS (
+                SELECT pupil_id, urn, "date", "session" FROM ingest_staged
+                GROUP BY pupil_id, urn, "date", "session" HAVING count(*) > 1)
+             SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session", s.code
+             FROM ingest_staged s
+             JOIN dup ON s.pupil_id = dup.pupil_id AND s.urn = dup.urn
+                     AND s."date" = dup."date" AND s."session" = dup."session"
+             ORDER BY s.pupil_id, s.urn, s."date", s."session", s._src, s._line"#,
+        )
+        .await?
+        .collect()
+        .await?;
+    let mut previous: Option<(String, i32, i32, String, i32, i64)> = None;
+    for batch in duplicates {
+        let batch = cast_to_plain(&batch)?;
+        let src = batch.column(0).as_primitive::<Int32Type>();
+        let line = batch.column(1).as_primitive::<Int64Type>();
+        let pupil = batch.column(2).as_string::<i32>();
+        let urn = batch.column(3).as_primitive::<Int32Type>();
+        let date = batch.column(4).as_primitive::<Date32Type>();
+        let session = batch.column(5).as_string::<i32>();
+        let code = batch.column(6).as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            let key = (
+                pupil.value(i).to_string(),
+                urn.value(i),
+                date.value(i),
+                session.value(i).to_string(),
+            );
+            match &previous {
+                Some((p, u, d, s, first_src, first_line))
+                    if (p, u, d, s) == (&key.0, &key.1, &key.2, &key.3) =>
+                {
+                    rejected.push((src.value(i), line.value(i)));
+                    let record = register_record(&key, code.value(i));
+                    problems.push(
+                        RowError::new(
+                            location(src.value(i)),
+                            line.value(i) as u64,
+                            "session",
+                            format!(
+                                "a second mark for this pupil, school, date and session (first at {}:{})",
+                                location(*first_src),
+                                first_line
+                            ),
+                        ),
+                        || record,
+                    );
+                }
+                _ => previous = Some((key.0, key.1, key.2, key.3, src.value(i), line.value(i))),
+            }
+        }
+    }
+
+    let mut plan = RegisterPlan {
+        rejected: vec![],
+        unchanged: 0,
+        replaced: 0,
+        overlapping: 0,
+    };
+    // Marks already stored.
+    let filter = partition_filter("r.", touched);
+    let overlaps = ctx
+        .sql(&format!(
+            r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session", s.code AS new_code,
+                    r.code AS stored_code
+             FROM ingest_staged s
+             JOIN registers r ON s.academic_year = r.academic_year AND s.la_code = r.la_code
+                  AND s.urn = r.urn AND s.pupil_id = r.pupil_id AND s."date" = r."date"
+                  AND s."session" = r."session"
+             WHERE {filter}
+             ORDER BY s._src, s._line"#
+        ))
+        .await?
+        .collect()
+        .await?;
+    let rejected_set: HashSet<(i32, i64)> = rejected.iter().copied().collect();
+    for batch in overlaps {
+        let batch = cast_to_plain(&batch)?;
+        let src = batch.column(0).as_primitive::<Int32Type>();
+        let line = batch.column(1).as_primitive::<Int64Type>();
+        let pupil = batch.column(2).as_string::<i32>();
+        let urn = batch.column(3).as_primitive::<Int32Type>();
+        let date = batch.column(4).as_primitive::<Date32Type>();
+        let session = batch.column(5).as_string::<i32>();
+        let new_code = batch.column(6).as_string::<i32>();
+        let stored_code = batch.column(7).as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            if rejected_set.contains(&(src.value(i), line.value(i))) {
+                continue;
+            }
+            plan.overlapping += 1;
+            if new_code.value(i) == stored_code.value(i) {
+                plan.unchanged += 1;
+            } else if update {
+                plan.replaced += 1;
+            } else {
+                rejected.push((src.value(i), line.value(i)));
+                plan.overlapping -= 1;
+                let key = (
+                    pupil.value(i).to_string(),
+                    urn.value(i),
+                    date.value(i),
+                    session.value(i).to_string(),
+                );
+                let record = register_record(&key, new_code.value(i));
+                problems.push(
+                    RowError::new(
+                        location(src.value(i)),
+                        line.value(i) as u64,
+                        "code",
+                        format!(
+                            "conflicts with the stored mark `{}` for this pupil, school, date and session (use --update to replace it)",
+                            stored_code.value(i)
+                        ),
+                    ),
+                    || record,
+                );
+            }
+        }
+    }
+    plan.rejected = rejected;
+    Ok(plan)
+}
+
+fn register_record(key: &(String, i32, i32, String), code: &str) -> String {
+    let date = from_date32(key.2).format("%Y-%m-%d").to_string();
+    let urn = key.1.to_string();
+    csv_line(&[&key.0, &urn, &date, &key.3, code])
+}
+
+fn write_rejects(path: &Path, problems: &Problems) -> Result<(), IngestError> {
+    let display = path.display().to_string();
+    let mut out = std::io::BufWriter::new(File::create(path).map_err(|e| IngestError::io(&display, e))?);
+    let mut write = || -> std::io::Result<()> {
+        writeln!(out, "file,line,field,reason,record")?;
+        for (e, raw) in &problems.rejects {
+            let line = e.line.to_string();
+            writeln!(out, "{}", csv_line(&[&e.file, &line, &e.field, &e.reason, raw]))?;
+        }
+        out.flush()
+    };
+    write().map_err(|e| IngestError::io(&display, e))
+}
+
+fn delta_error(table: Table) -> impl Fn(deltalake::DeltaTableError) -> IngestError {
+    move |source| IngestError::Delta {
+        table: table.name(),
+        source,
+    }
+}
+
+/// Writes the rows of `sql` (sorted as the table requires) to `table` in one commit.
+async fn commit(
+    store: &Store,
+    ctx: &SessionContext,
+    table: Table,
+    sql: &str,
+    mode: SaveMode,
+    replace_where: Option<String>,
+    hashes: &[String],
+) -> Result<(), IngestError> {
+    let delta = store.load_for_write(table).await?;
+    let plan = ctx.sql(sql).await?.into_unoptimized_plan();
+    let mut write = delta
+        .write(vec![])
+        .with_input_plan(plan)
+        .with_session_state(Arc::new(ctx.state()))
+        .with_save_mode(mode)
+        .with_writer_properties(table.writer_properties())
+        .with_commit_properties(commit_properties(hashes));
+    if !table.partition_columns().is_empty() {
+        write = write.with_partition_columns(table.partition_columns().iter().copied());
+    }
+    if let Some(predicate) = replace_where {
+        write = write.with_replace_where(predicate);
+    }
+    write.await.map_err(delta_error(table))?;
+    Ok(())
+}
+
+async fn count(ctx: &SessionContext, sql: &str) -> Result<u64, IngestError> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    Ok(batches
+        .first()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| b.column(0).as_primitive::<Int64Type>().value(0) as u64)
+        .unwrap_or(0))
+}
+
+fn register_batches(
+    ctx: &SessionContext,
+    name: &str,
+    batches: Vec<RecordBatch>,
+) -> Result<(), IngestError> {
+    let schema = batches[0].schema();
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+    Ok(())
+}
+
+async fn write_schools(
+    store: &Store,
+    ctx: &SessionContext,
+    batches: Vec<RecordBatch>,
+    hashes: &[String],
+    summary: &mut TableSummary,
+) -> Result<(), IngestError> {
+    register_batches(ctx, "ingest_schools", batches)?;
+    let replaced = count(
+        ctx,
+        "SELECT count(*) FROM ingest_schools n JOIN schools s ON n.urn = s.urn",
+    )
+    .await?;
+    let unchanged = count(
+        ctx,
+        "SELECT count(*) FROM ingest_schools n JOIN schools s ON n.urn = s.urn
+          AND n.school_name = s.school_name AND n.old_la_code = s.old_la_code
+          AND n.new_la_code = s.new_la_code AND n.la_name = s.la_name
+          AND n.region_code = s.region_code AND n.region_name = s.region_name
+          AND n.phase = s.phase",
+    )
+    .await?;
+    let total = count(ctx, "SELECT count(*) FROM ingest_schools").await?;
+    summary.rows_unchanged = unchanged;
+    summary.rows_replaced = replaced - unchanged;
+    summary.rows_added = total - replaced;
+    let columns = crate::schema::SCHOOLS
+        .fields()
+        .iter()
+        .map(|f| format!("\"{}\"", f.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns} FROM schools WHERE urn NOT IN (SELECT urn FROM ingest_schools)
+         UNION ALL SELECT {columns} FROM ingest_schools ORDER BY urn"
+    );
+    commit(store, ctx, Table::Schools, &sql, SaveMode::Overwrite, None, hashes).await?;
+    summary.partitions = 1;
+    Ok(())
+}
+
+async fn write_pupils(
+    store: &Store,
+    ctx: &SessionContext,
+    batches: Vec<RecordBatch>,
+    hashes: &[String],
+    summary: &mut TableSummary,
+) -> Result<(), IngestError> {
+    register_batches(ctx, "ingest_pupils", batches)?;
+    let same_key = "n.academic_year = p.academic_year AND n.pupil_id = p.pupil_id AND n.urn = p.urn";
+    let replaced = count(
+        ctx,
+        &format!("SELECT count(*) FROM ingest_pupils n JOIN pupils p ON {same_key}"),
+    )
+    .await?;
+    let unchanged = count(
+        ctx,
+        &format!(
+            "SELECT count(*) FROM ingest_pupils n JOIN pupils p ON {same_key}
+              AND n.nc_year = p.nc_year AND n.sex = p.sex
+              AND (n.date_of_birth IS NOT DISTINCT FROM p.date_of_birth)
+              AND n.fsm = p.fsm AND n.sen = p.sen AND n.cla = p.cla AND n.cin = p.cin AND n.cpp = p.cpp"
+        ),
+    )
+    .await?;
+    let total = count(ctx, "SELECT count(*) FROM ingest_pupils").await?;
+    summary.rows_unchanged = unchanged;
+    summary.rows_replaced = replaced - unchanged;
+    summary.rows_added = total - replaced;
+    let years: Vec<String> = ctx
+        .sql("SELECT DISTINCT academic_year FROM ingest_pupils ORDER BY 1")
+        .await?
+        .collect()
+        .await?
+        .iter()
+        .flat_map(|b| {
+            let b = cast_to_plain(b).expect("strings");
+            let col = b.column(0).as_string::<i32>().clone();
+            (0..col.len()).map(move |i| col.value(i).to_string())
+        })
+        .collect();
+    summary.partitions = years.len();
+    if years.is_empty() {
+        return Ok(());
+    }
+    let year_list = years
+        .iter()
+        .map(|y| format!("'{y}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let columns = crate::schema::PUPILS
+        .fields()
+        .iter()
+        .map(|f| format!("\"{}\"", f.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns} FROM pupils p WHERE p.academic_year IN ({year_list})
+           AND NOT EXISTS (SELECT 1 FROM ingest_pupils n WHERE {same_key})
+         UNION ALL SELECT {columns} FROM ingest_pupils
+         ORDER BY academic_year, urn, pupil_id"
+    );
+    let exists = store.load(Table::Pupils).await?.is_some();
+    let (mode, predicate) = if exists {
+        (SaveMode::Overwrite, Some(format!("academic_year IN ({year_list})")))
+    } else {
+        (SaveMode::Append, None)
+    };
+    commit(store, ctx, Table::Pupils, &sql, mode, predicate, hashes).await
+}
+
+async fn write_registers(
+    store: &Store,
+    ctx: &SessionContext,
+    staging: &Path,
+    plan: Option<RegisterPlan>,
+    touched: &BTreeSet<(String, String, String)>,
+    hashes: &[String],
+    summary: &mut TableSummary,
+) -> Result<(), IngestError> {
+    let Some(plan) = plan else {
+        // Nothing valid to load: record the files as loaded only if something was read.
+        return Ok(());
+    };
+    let _ = staging;
+    // The marks to load: staged minus rejected.
+    let kept = if plan.rejected.is_empty() {
+        "SELECT * FROM ingest_staged".to_string()
+    } else {
+        let (src, line): (Vec<i32>, Vec<i64>) = plan.rejected.iter().copied().unzip();
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "_src",
+                Arc::new(datafusion::arrow::array::Int32Array::from(src)) as _,
+            ),
+            (
+                "_line",
+                Arc::new(datafusion::arrow::array::Int64Array::from(line)) as _,
+            ),
+        ])
+        .map_err(|e| IngestError::DataFusion(e.into()))?;
+        register_batches(ctx, "ingest_rejected", vec![batch])?;
+        "SELECT s.* FROM ingest_staged s LEFT ANTI JOIN ingest_rejected r
+           ON s._src = r._src AND s._line = r._line"
+            .to_string()
+    };
+    ctx.sql(&format!("CREATE OR REPLACE VIEW ingest_kept AS {kept}"))
+        .await?
+        .collect()
+        .await?;
+    let kept_rows = count(ctx, "SELECT count(*) FROM ingest_kept").await?;
+    summary.rows_unchanged = plan.unchanged;
+    summary.rows_replaced = plan.replaced;
+    summary.rows_added = kept_rows - plan.overlapping;
+    summary.partitions = touched.len();
+    if kept_rows == plan.unchanged {
+        // Every valid mark is stored already: nothing to write.
+        return Ok(());
+    }
+    let columns = crate::schema::REGISTERS
+        .fields()
+        .iter()
+        .map(|f| format!("\"{}\"", f.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let order = "ORDER BY academic_year, region_code, la_code, urn, pupil_id, \"date\", \"session\"";
+    if plan.overlapping == 0 {
+        let sql = format!("SELECT {columns} FROM ingest_kept {order}");
+        commit(store, ctx, Table::Registers, &sql, SaveMode::Append, None, hashes).await
+    } else {
+        // Rewrite the touched partitions: stored marks not superseded, plus the new marks.
+        let filter = partition_filter("r.", touched);
+        let sql = format!(
+            r#"SELECT {columns} FROM registers r WHERE {filter}
+               AND NOT EXISTS (SELECT 1 FROM ingest_kept k WHERE k.urn = r.urn
+                   AND k.pupil_id = r.pupil_id AND k."date" = r."date" AND k."session" = r."session")
+             UNION ALL SELECT {columns} FROM ingest_kept {order}"#
+        );
+        let predicate = partition_filter("", touched);
+        commit(
+            store,
+            ctx,
+            Table::Registers,
+            &sql,
+            SaveMode::Overwrite,
+            Some(predicate),
+            hashes,
+        )
+        .await
+    }
+}

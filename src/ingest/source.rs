@@ -1,0 +1,291 @@
+//! Reading input files record by record, with line numbers, whatever their format.
+//!
+//! CSV (DOMAIN.md section 5): UTF-8 with an optional BOM, a header row, RFC 4180 quoting, `\n` or
+//! `\r\n`. Parquet files with the same column names are read too; their "line" is the 1-based row
+//! number. Either way the validator sees each record as strings, so one set of rules serves both.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use sha2::{Digest, Sha256};
+
+use super::error::{IngestError, Problems, RowError};
+
+/// An input file: its path, how it is named in messages, and its content hash.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub display: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl InputFile {
+    pub fn open(path: &Path) -> Result<Self, IngestError> {
+        let display = path.display().to_string();
+        let file = File::open(path).map_err(|e| IngestError::io(&display, e))?;
+        let bytes = file.metadata().map_err(|e| IngestError::io(&display, e))?.len();
+        let mut hasher = Sha256::new();
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = reader.read(&mut buf).map_err(|e| IngestError::io(&display, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            display,
+            sha256: hex::encode(hasher.finalize()),
+            bytes,
+        })
+    }
+
+    pub fn is_parquet(&self) -> bool {
+        self.path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    }
+}
+
+/// The fields of one record, addressed by the position of a required column.
+pub struct Fields<'a> {
+    values: &'a [&'a str],
+    positions: &'a [usize],
+    raw: &'a dyn Fn() -> String,
+}
+
+impl Fields<'_> {
+    /// The value of the `i`-th required column.
+    pub fn get(&self, i: usize) -> &str {
+        self.values[self.positions[i]]
+    }
+
+    /// The whole record as one CSV line, for the reject file.
+    pub fn raw(&self) -> String {
+        (self.raw)()
+    }
+}
+
+/// Reads every record of `file`, calling `on_record(line, fields, problems)` for each
+/// well-formed one; malformed ones (wrong number of fields, bytes that are not UTF-8) go to
+/// `problems`. Header problems (no header, a missing column) fail the whole file.
+pub fn read_records(
+    file: &InputFile,
+    columns: &[&str],
+    problems: &mut Problems,
+    mut on_record: impl FnMut(u64, &Fields<'_>, &mut Problems),
+) -> Result<(), IngestError> {
+    if file.is_parquet() {
+        return read_parquet(file, columns, problems, on_record);
+    }
+    let handle = File::open(&file.path).map_err(|e| IngestError::io(&file.display, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(handle);
+    let mut record = csv::ByteRecord::new();
+    let mut positions = Vec::new();
+    let mut header_len = 0usize;
+    let mut first = true;
+    loop {
+        let more = reader.read_byte_record(&mut record).map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            IngestError::Header(RowError::new(&file.display, line, "-", format!("unreadable CSV: {e}")))
+        })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if first {
+            first = false;
+            let mut header: Vec<String> = Vec::with_capacity(record.len());
+            for (i, field) in record.iter().enumerate() {
+                let mut field = field;
+                if i == 0 {
+                    field = field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field);
+                }
+                let name = std::str::from_utf8(field).map_err(|_| {
+                    IngestError::Header(RowError::new(&file.display, line, "header", "bytes that are not UTF-8"))
+                })?;
+                header.push(name.trim().to_string());
+            }
+            positions = header_positions(&file.display, line, &header, columns)?;
+            header_len = header.len();
+            continue;
+        }
+        if record.len() != header_len {
+            // A blank line at the end of a file is not a record.
+            if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
+                continue;
+            }
+            problems.push(
+                RowError::new(
+                    &file.display,
+                    line,
+                    "-",
+                    format!("expected {header_len} fields, found {}", record.len()),
+                ),
+                || raw_bytes(&record),
+            );
+            continue;
+        }
+        let mut values: Vec<&str> = Vec::with_capacity(record.len());
+        let mut bad_field = None;
+        for (i, field) in record.iter().enumerate() {
+            match std::str::from_utf8(field) {
+                Ok(s) => values.push(s),
+                Err(_) => {
+                    bad_field = Some(i);
+                    break;
+                }
+            }
+        }
+        if let Some(i) = bad_field {
+            let name = columns
+                .iter()
+                .zip(&positions)
+                .find(|(_, p)| **p == i)
+                .map(|(c, _)| *c)
+                .unwrap_or("-");
+            problems.push(
+                RowError::new(&file.display, line, name, "bytes that are not UTF-8"),
+                || raw_bytes(&record),
+            );
+            continue;
+        }
+        let raw = || csv_line(&values);
+        on_record(
+            line,
+            &Fields {
+                values: &values,
+                positions: &positions,
+                raw: &raw,
+            },
+            problems,
+        );
+    }
+    if first {
+        return Err(IngestError::Header(RowError::new(
+            &file.display,
+            1,
+            "header",
+            "the file is empty: a header row is required",
+        )));
+    }
+    Ok(())
+}
+
+fn raw_bytes(record: &csv::ByteRecord) -> String {
+    let fields: Vec<String> = record
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+    csv_line(&refs)
+}
+
+/// One CSV line (RFC 4180 quoting), without the line end.
+pub fn csv_line(values: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if v.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&v.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(v);
+        }
+    }
+    out
+}
+
+fn header_positions(
+    display: &str,
+    line: u64,
+    header: &[String],
+    columns: &[&str],
+) -> Result<Vec<usize>, IngestError> {
+    let mut positions = Vec::with_capacity(columns.len());
+    for column in columns {
+        match header.iter().position(|h| h == column) {
+            Some(p) => positions.push(p),
+            None => {
+                return Err(IngestError::Header(RowError::new(
+                    display,
+                    line,
+                    column,
+                    format!(
+                        "missing column `{column}` (the first line must be the header: {})",
+                        columns.join(",")
+                    ),
+                )));
+            }
+        }
+    }
+    Ok(positions)
+}
+
+fn read_parquet(
+    file: &InputFile,
+    columns: &[&str],
+    problems: &mut Problems,
+    mut on_record: impl FnMut(u64, &Fields<'_>, &mut Problems),
+) -> Result<(), IngestError> {
+    let handle = File::open(&file.path).map_err(|e| IngestError::io(&file.display, e))?;
+    let parquet_error = |e: &dyn std::fmt::Display| {
+        IngestError::Header(RowError::new(&file.display, 0, "-", format!("unreadable Parquet: {e}")))
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|e| parquet_error(&e))?;
+    let header: Vec<String> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    header_positions(&file.display, 0, &header, columns)?;
+    let reader = builder.with_batch_size(8192).build().map_err(|e| parquet_error(&e))?;
+    let positions: Vec<usize> = (0..columns.len()).collect();
+    let mut row = 0u64;
+    for batch in reader {
+        let batch: RecordBatch = batch.map_err(|e| parquet_error(&e))?;
+        let mut arrays = Vec::with_capacity(columns.len());
+        for column in columns {
+            let array = batch.column_by_name(column).expect("checked above");
+            let as_text = cast(array, &DataType::Utf8).map_err(|e| {
+                IngestError::Header(RowError::new(&file.display, 0, column, format!("incompatible type: {e}")))
+            })?;
+            arrays.push(as_text);
+        }
+        let texts: Vec<_> = arrays.iter().map(|a| a.as_string::<i32>()).collect();
+        let mut values: Vec<&str> = vec![""; columns.len()];
+        for i in 0..batch.num_rows() {
+            row += 1;
+            for (slot, text) in values.iter_mut().zip(&texts) {
+                *slot = if text.is_null(i) { "" } else { text.value(i) };
+            }
+            let raw = || csv_line(&values);
+            on_record(
+                row,
+                &Fields {
+                    values: &values,
+                    positions: &positions,
+                    raw: &raw,
+                },
+                problems,
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,438 @@
+//! Row validation for the three input files (DOMAIN.md section 5) and the Arrow batches valid
+//! rows become.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Int32Builder, Int64Builder, RecordBatch,
+    StringBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use super::error::{Problems, RowError};
+use super::fields::*;
+use super::source::Fields;
+use crate::schema;
+
+/// What a register row needs to know of its school.
+#[derive(Debug, Clone)]
+pub struct SchoolInfo {
+    pub region_code: Arc<str>,
+    pub la_code: Arc<str>,
+}
+
+/// Schools by URN: the stored ones overlaid with those of this ingest.
+pub type SchoolMap = HashMap<i32, SchoolInfo>;
+
+/// A 128-bit fingerprint of an enrolment key `(academic_year, pupil_id, urn)`, so that millions
+/// of enrolments fit in a small set (two independent 64-bit SipHashes: a false match is
+/// astronomically unlikely).
+pub fn enrolment_key(academic_year: &str, pupil_id: &str, urn: i32) -> u128 {
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        academic_year.hash(&mut h);
+        pupil_id.hash(&mut h);
+        urn.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
+pub type EnrolmentSet = HashSet<u128>;
+
+// ---------------------------------------------------------------------------------------------
+// schools.csv
+
+pub const SCHOOL_COLUMNS: [&str; 8] = [
+    "urn",
+    "school_name",
+    "old_la_code",
+    "new_la_code",
+    "la_name",
+    "region_code",
+    "region_name",
+    "phase",
+];
+
+/// Builds the `schools` batch of one file and checks each row.
+#[derive(Default)]
+pub struct SchoolRows {
+    pub urns: Vec<i32>,
+    pub text: [Vec<String>; 7],
+    first_line: HashMap<i32, u64>,
+}
+
+impl SchoolRows {
+    pub fn push(&mut self, file: &str, line: u64, f: &Fields<'_>, problems: &mut Problems) {
+        let fail = |problems: &mut Problems, field: &str, reason: String| {
+            problems.push(RowError::new(file, line, field, reason), || f.raw());
+        };
+        let urn = match parse_urn(f.get(0)) {
+            Ok(u) => u,
+            Err(r) => return fail(problems, "urn", r),
+        };
+        let checks: [(usize, fn(&str) -> Result<(), String>); 7] = [
+            (1, non_empty),
+            (2, parse_old_la_code),
+            (3, parse_new_la_code),
+            (4, non_empty),
+            (5, parse_region_code),
+            (6, non_empty),
+            (7, |s| one_of(s, &PHASES, "phase").map_err(|e| format!("`{}` is {e}", short(s)))),
+        ];
+        for (i, check) in checks {
+            if let Err(r) = check(f.get(i)) {
+                return fail(problems, SCHOOL_COLUMNS[i], r);
+            }
+        }
+        match self.first_line.entry(urn) {
+            Entry::Occupied(e) => {
+                return fail(
+                    problems,
+                    "urn",
+                    format!("a second row for this school (first at line {})", e.get()),
+                );
+            }
+            Entry::Vacant(v) => {
+                v.insert(line);
+            }
+        }
+        self.urns.push(urn);
+        for (i, column) in self.text.iter_mut().enumerate() {
+            column.push(f.get(i + 1).to_string());
+        }
+    }
+
+    pub fn to_batch(&self) -> RecordBatch {
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(
+            datafusion::arrow::array::Int32Array::from(self.urns.clone()),
+        )];
+        for column in &self.text {
+            columns.push(Arc::new(datafusion::arrow::array::StringArray::from_iter_values(
+                column.iter(),
+            )));
+        }
+        RecordBatch::try_new(schema::SCHOOLS.clone(), columns).expect("schools schema")
+    }
+
+    pub fn add_to(&self, map: &mut SchoolMap) {
+        for (i, urn) in self.urns.iter().enumerate() {
+            map.insert(
+                *urn,
+                SchoolInfo {
+                    region_code: self.text[4][i].as_str().into(),
+                    la_code: self.text[1][i].as_str().into(),
+                },
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// pupils.csv
+
+pub const PUPIL_COLUMNS: [&str; 11] = [
+    "academic_year",
+    "pupil_id",
+    "urn",
+    "nc_year",
+    "sex",
+    "date_of_birth",
+    "fsm",
+    "sen",
+    "cla",
+    "cin",
+    "cpp",
+];
+
+/// Builds the `pupils` batch of one file and checks each row.
+pub struct PupilRows {
+    pupil_id: StringBuilder,
+    urn: Int32Builder,
+    nc_year: StringBuilder,
+    sex: StringBuilder,
+    dob: Date32Builder,
+    flags: [BooleanBuilder; 4],
+    sen: StringBuilder,
+    academic_year: StringBuilder,
+    first_line: HashMap<u128, u64>,
+}
+
+impl Default for PupilRows {
+    fn default() -> Self {
+        Self {
+            pupil_id: StringBuilder::new(),
+            urn: Int32Builder::new(),
+            nc_year: StringBuilder::new(),
+            sex: StringBuilder::new(),
+            dob: Date32Builder::new(),
+            flags: std::array::from_fn(|_| BooleanBuilder::new()),
+            sen: StringBuilder::new(),
+            academic_year: StringBuilder::new(),
+            first_line: HashMap::new(),
+        }
+    }
+}
+
+impl PupilRows {
+    pub fn push(
+        &mut self,
+        file: &str,
+        line: u64,
+        f: &Fields<'_>,
+        schools: &SchoolMap,
+        problems: &mut Problems,
+    ) -> Option<u128> {
+        let fail = |problems: &mut Problems, field: &str, reason: String| {
+            problems.push(RowError::new(file, line, field, reason), || f.raw());
+            None
+        };
+        let year = f.get(0);
+        if let Err(r) = parse_academic_year(year) {
+            return fail(problems, "academic_year", r);
+        }
+        let pupil_id = f.get(1);
+        if let Err(r) = parse_pupil_id(pupil_id) {
+            return fail(problems, "pupil_id", r);
+        }
+        let urn = match parse_urn(f.get(2)) {
+            Ok(u) => u,
+            Err(r) => return fail(problems, "urn", r),
+        };
+        if !schools.contains_key(&urn) {
+            return fail(problems, "urn", "school not in schools".into());
+        }
+        if let Err(r) = one_of(f.get(3), &NC_YEARS, "NC year") {
+            return fail(problems, "nc_year", r);
+        }
+        if let Err(r) = one_of(f.get(4), &SEXES, "sex") {
+            return fail(problems, "sex", r);
+        }
+        let dob = match f.get(5) {
+            "" => None,
+            s => match parse_date(s) {
+                Ok(d) => Some(date32(d)),
+                Err(r) => return fail(problems, "date_of_birth", r),
+            },
+        };
+        let mut flags = [false; 4];
+        for (slot, i) in flags.iter_mut().zip([6usize, 8, 9, 10]) {
+            match parse_bool(f.get(i)) {
+                Ok(b) => *slot = b,
+                Err(r) => return fail(problems, PUPIL_COLUMNS[i], r),
+            }
+        }
+        if let Err(r) = one_of(f.get(7), &SEN, "SEN provision") {
+            return fail(problems, "sen", r);
+        }
+        let key = enrolment_key(year, pupil_id, urn);
+        match self.first_line.entry(key) {
+            Entry::Occupied(e) => {
+                return fail(
+                    problems,
+                    "pupil_id",
+                    format!(
+                        "a second row for this enrolment (academic year, pupil, school; first at line {})",
+                        e.get()
+                    ),
+                );
+            }
+            Entry::Vacant(v) => {
+                v.insert(line);
+            }
+        }
+        self.pupil_id.append_value(pupil_id);
+        self.urn.append_value(urn);
+        self.nc_year.append_value(f.get(3));
+        self.sex.append_value(f.get(4));
+        self.dob.append_option(dob);
+        let [fsm, cla, cin, cpp] = flags;
+        self.flags[0].append_value(fsm);
+        self.flags[1].append_value(cla);
+        self.flags[2].append_value(cin);
+        self.flags[3].append_value(cpp);
+        self.sen.append_value(f.get(7));
+        self.academic_year.append_value(year);
+        Some(key)
+    }
+
+    pub fn finish(mut self) -> RecordBatch {
+        let [fsm, cla, cin, cpp] = &mut self.flags;
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.pupil_id.finish()),
+            Arc::new(self.urn.finish()),
+            Arc::new(self.nc_year.finish()),
+            Arc::new(self.sex.finish()),
+            Arc::new(self.dob.finish()),
+            Arc::new(fsm.finish()),
+            Arc::new(self.sen.finish()),
+            Arc::new(cla.finish()),
+            Arc::new(cin.finish()),
+            Arc::new(cpp.finish()),
+            Arc::new(self.academic_year.finish()),
+        ];
+        RecordBatch::try_new(schema::PUPILS.clone(), columns).expect("pupils schema")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// registers
+
+pub const REGISTER_COLUMNS: [&str; 5] = ["pupil_id", "urn", "date", "session", "code"];
+
+/// The staging schema: the `registers` schema plus where each row came from.
+pub fn staging_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = schema::REGISTERS
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("_src", DataType::Int32, false));
+    fields.push(Field::new("_line", DataType::Int64, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// Builds staging batches of register marks and checks each row.
+pub struct RegisterRows {
+    src: i32,
+    pupil_id: StringBuilder,
+    urn: Int32Builder,
+    date: Date32Builder,
+    session: StringBuilder,
+    code: StringBuilder,
+    academic_year: StringBuilder,
+    region_code: StringBuilder,
+    la_code: StringBuilder,
+    line: Int64Builder,
+    pub rows: usize,
+    pub missing_marks: u64,
+    /// Partitions `(academic_year, region_code, la_code)` this file touches.
+    pub partitions: HashSet<(String, Arc<str>, Arc<str>)>,
+    year_cache: HashMap<i32, (String, bool)>,
+}
+
+impl RegisterRows {
+    pub fn new(src: i32) -> Self {
+        Self {
+            src,
+            pupil_id: StringBuilder::new(),
+            urn: Int32Builder::new(),
+            date: Date32Builder::new(),
+            session: StringBuilder::new(),
+            code: StringBuilder::new(),
+            academic_year: StringBuilder::new(),
+            region_code: StringBuilder::new(),
+            la_code: StringBuilder::new(),
+            line: Int64Builder::new(),
+            rows: 0,
+            missing_marks: 0,
+            partitions: HashSet::new(),
+            year_cache: HashMap::new(),
+        }
+    }
+
+    pub fn push(
+        &mut self,
+        file: &str,
+        line: u64,
+        f: &Fields<'_>,
+        schools: &SchoolMap,
+        enrolments: &EnrolmentSet,
+        problems: &mut Problems,
+    ) {
+        let fail = |problems: &mut Problems, field: &str, reason: String| {
+            problems.push(RowError::new(file, line, field, reason), || f.raw());
+        };
+        let pupil_id = f.get(0);
+        if let Err(r) = parse_pupil_id(pupil_id) {
+            return fail(problems, "pupil_id", r);
+        }
+        let urn = match parse_urn(f.get(1)) {
+            Ok(u) => u,
+            Err(r) => return fail(problems, "urn", r),
+        };
+        let date = match parse_date(f.get(2)) {
+            Ok(d) => d,
+            Err(r) => return fail(problems, "date", r),
+        };
+        let session = f.get(3);
+        if session != "AM" && session != "PM" {
+            return fail(problems, "session", format!("`{}` is not AM or PM", short(session)));
+        }
+        let code = f.get(4);
+        if code == attendance_udfs::codes::NO_MARK {
+            self.missing_marks += 1;
+        } else if attendance_udfs::codes::classify(code).is_none() {
+            return fail(
+                problems,
+                "code",
+                format!("`{}` is not a DfE attendance code (codes are case-sensitive)", short(code)),
+            );
+        }
+        let days = date32(date);
+        let (year, weekend) = self
+            .year_cache
+            .entry(days)
+            .or_insert_with(|| (academic_year_of(date), is_weekend(date)));
+        if *weekend {
+            return fail(problems, "date", "a mark on a Saturday or Sunday".into());
+        }
+        let Some(school) = schools.get(&urn) else {
+            return fail(problems, "urn", "school not in schools".into());
+        };
+        if !enrolments.contains(&enrolment_key(year, pupil_id, urn)) {
+            return fail(
+                problems,
+                "pupil_id",
+                format!("pupil not enrolled at this school in {year} (not in pupils)"),
+            );
+        }
+        if !self
+            .partitions
+            .iter()
+            .any(|(y, _, l)| y == year && *l == school.la_code)
+        {
+            self.partitions.insert((
+                year.clone(),
+                school.region_code.clone(),
+                school.la_code.clone(),
+            ));
+        }
+        self.pupil_id.append_value(pupil_id);
+        self.urn.append_value(urn);
+        self.date.append_value(days);
+        self.session.append_value(session);
+        self.code.append_value(code);
+        self.academic_year.append_value(year.as_str());
+        self.region_code.append_value(&*school.region_code);
+        self.la_code.append_value(&*school.la_code);
+        self.line.append_value(line as i64);
+        self.rows += 1;
+    }
+
+    /// Rows waiting in the builders.
+    pub fn pending(&self) -> usize {
+        self.line.len()
+    }
+
+    pub fn flush(&mut self) -> RecordBatch {
+        let n = self.line.len();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.pupil_id.finish()),
+            Arc::new(self.urn.finish()),
+            Arc::new(self.date.finish()),
+            Arc::new(self.session.finish()),
+            Arc::new(self.code.finish()),
+            Arc::new(self.academic_year.finish()),
+            Arc::new(self.region_code.finish()),
+            Arc::new(self.la_code.finish()),
+            Arc::new(datafusion::arrow::array::Int32Array::from(vec![self.src; n])),
+            Arc::new(self.line.finish()),
+        ];
+        RecordBatch::try_new(staging_schema(), columns).expect("staging schema")
+    }
+}

@@ -141,8 +141,24 @@ pub enum Command {
     },
 }
 
-fn warn_if_live(snapshot: &crate::session::StoreSnapshot) {
-    if snapshot.summary == crate::summary::SummaryState::Live {
+/// An error and its causes on one line, each cause said once (DataFusion's messages often
+/// repeat their source's text).
+pub fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+fn warn_if_live(snapshot: &crate::session::StoreSnapshot, sql: &str) {
+    if snapshot.summary == crate::summary::SummaryState::Live
+        && sql.to_ascii_lowercase().contains("enrolment_summary")
+    {
         eprintln!(
             "note: enrolment_summary is not up to date with the registers; queries on it compute it \
              from the registers (slower). Run `attendance summarise` to rebuild it."
@@ -214,7 +230,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let store = Store::open_existing(&data.data)?;
             let (ctx, snapshot) = session(&store, &data.session_options()).await?;
-            warn_if_live(&snapshot);
+            warn_if_live(&snapshot, &text);
             let mut out: Box<dyn Write> = match &output {
                 Some(path) => Box::new(BufWriter::new(
                     File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -272,7 +288,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Shell { data } => {
             let store = Store::open_existing(&data.data)?;
             let (ctx, snapshot) = session(&store, &data.session_options()).await?;
-            warn_if_live(&snapshot);
+            warn_if_live(&snapshot, "enrolment_summary");
             crate::shell::run(ctx).await?;
         }
     }

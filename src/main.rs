@@ -6,7 +6,7 @@ async fn main() -> std::process::ExitCode {
     match attendance::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", attendance::cli::error_chain(&e));
             std::process::ExitCode::FAILURE
         }
     }

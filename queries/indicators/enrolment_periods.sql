@@ -20,21 +20,25 @@ WITH periods (time_identifier, period_order, term) AS (
            ('Academic year', 5, 'spring'),
            ('Academic year', 5, 'summer')
 ),
-years AS (
-    SELECT DISTINCT academic_year FROM indicator_input
-),
 terms_present AS (
     SELECT DISTINCT academic_year, term FROM indicator_input
 ),
+found AS (
+    -- how many of each period's terms have marks, per academic year
+    SELECT t.academic_year, p.time_identifier, count(*) AS terms_found
+    FROM periods p
+    JOIN terms_present t ON t.term = p.term
+    GROUP BY t.academic_year, p.time_identifier
+),
+needed AS (
+    SELECT time_identifier, count(*) AS terms_needed FROM periods GROUP BY time_identifier
+),
 covered AS (
-    SELECT y.academic_year, p.time_identifier, p.period_order, p.term
-    FROM years y
-    CROSS JOIN periods p
-    WHERE NOT EXISTS (
-        SELECT 1 FROM periods q
-        WHERE q.time_identifier = p.time_identifier
-          AND NOT EXISTS (SELECT 1 FROM terms_present t
-                          WHERE t.academic_year = y.academic_year AND t.term = q.term))
+    SELECT f.academic_year, p.time_identifier, p.period_order, p.term
+    FROM found f
+    JOIN needed n ON n.time_identifier = f.time_identifier
+    JOIN periods p ON p.time_identifier = f.time_identifier
+    WHERE f.terms_found = n.terms_needed
 ),
 large_schools AS (
     SELECT academic_year, urn
@@ -74,8 +78,6 @@ sums AS (
              i.school_name, i.phase, i.old_la_code, i.new_la_code, i.la_name, i.region_code, i.region_name
 )
 SELECT CAST(substr(academic_year, 1, 4) || substr(academic_year, 6, 2) AS INT) AS time_period,
-       time_identifier,
-       period_order,
        CASE phase
            WHEN 'primary' THEN 'State-funded primary'
            WHEN 'secondary' THEN 'State-funded secondary'

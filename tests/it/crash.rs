@@ -9,7 +9,8 @@ use crate::common::*;
 const BIN: &str = env!("CARGO_BIN_EXE_attendance");
 
 /// Marks for `pupils` pupils over `days` weekdays from Monday 2 September 2024, all present
-/// except every 7th session (`I`).
+/// except one session in seven (`I`); a pupil's marks on a day do not depend on `days`, so a
+/// longer file repeats a shorter one's marks exactly.
 fn registers(pupils: usize, days: usize) -> (String, usize) {
     let mut csv = String::from("pupil_id,urn,date,session,code\n");
     let start = attendance::ingest::parse_date("2024-09-02").unwrap();
@@ -20,8 +21,14 @@ fn registers(pupils: usize, days: usize) -> (String, usize) {
         let mut weekdays = 0;
         while weekdays < days {
             if !matches!(chrono::Datelike::weekday(&date), chrono::Weekday::Sat | chrono::Weekday::Sun) {
-                for session in ["AM", "PM"] {
-                    let code = if n % 7 == 0 { "I" } else if session == "AM" { "/" } else { "\\" };
+                for (s, session) in ["AM", "PM"].into_iter().enumerate() {
+                    let code = if (p + 2 * weekdays + s) % 7 == 0 {
+                        "I"
+                    } else if session == "AM" {
+                        "/"
+                    } else {
+                        "\\"
+                    };
                     csv.push_str(&format!("K{p},{urn},{date},{session},{code}\n"));
                     n += 1;
                 }
@@ -76,7 +83,7 @@ async fn killed_ingest_leaves_before_or_after() {
     // Marks of the second file repeat the first file's 40 days (identical: no-ops) and add 80.
     let after_n = second_n;
     let mut saw_before = false;
-    for delay_ms in [50u64, 200, 400, 700, 1000, 1500, 2200, 3000] {
+    for delay_ms in [20u64, 60, 120, 200, 300, 450, 700, 1000, 1500] {
         let mut child = run(&[&first, &second]).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill();

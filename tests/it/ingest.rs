@@ -29,7 +29,8 @@ fn cases() -> Vec<(&'static str, Kind, String, &'static str)> {
         format!("urn,school_name,old_la_code,new_la_code,la_name,region_code,region_name,phase\n100009,Gamma,801,E06000023,Bristol,E12000009,South West,special\n{rows}\n")
     };
     vec![
-        ("unknown code", Kind::Registers, reg("P1,100001,2024-09-03,PM,Q"), "3: field `code`"),
+        ("unknown code", Kind::Registers, reg("P1,100001,2024-09-03,PM,Q9"), "3: field `code`"),
+        ("empty code", Kind::Registers, reg("P1,100001,2024-09-03,PM,"), "3: field `code`"),
         ("lower-case code", Kind::Registers, reg("P1,100001,2024-09-03,PM,i"), "3: field `code`"),
         ("unparsable date", Kind::Registers, reg("P1,100001,2024-13-03,PM,/"), "3: field `date`"),
         ("date in another form", Kind::Registers, reg("P1,100001,03/09/2024,PM,/"), "3: field `date`"),

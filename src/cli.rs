@@ -107,6 +107,22 @@ pub enum Command {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Generate a synthetic store (or the CSV input files) of national-scale register data
+    Generate {
+        #[command(flatten)]
+        data: DataArg,
+        /// Number of pupils (England is about 8,300,000)
+        #[arg(long)]
+        pupils: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Academic year, e.g. 2024-25
+        #[arg(long, default_value = "2024-25")]
+        year: String,
+        /// Write the DOMAIN.md input files (CSV) into this directory instead of a store
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
     /// Build the enrolment summary table from the registers (also run by every ingest)
     Summarise {
         #[command(flatten)]
@@ -239,6 +255,60 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             crate::query::run_and_print(&ctx, &text, &mut out, format, maxrows).await?;
             out.flush()?;
+        }
+        Command::Generate {
+            data,
+            pupils,
+            seed,
+            year,
+            csv,
+        } => {
+            let start: i32 = year
+                .get(..4)
+                .and_then(|y| y.parse().ok())
+                .filter(|y| crate::ingest::format_academic_year(*y) == year)
+                .with_context(|| format!("`{year}` is not an academic year like 2024-25"))?;
+            let config = crate::generate::GenerateConfig {
+                pupils,
+                seed,
+                academic_year: start,
+            };
+            if let Some(dir) = csv {
+                let started = std::time::Instant::now();
+                let dataset = crate::generate::plan(&config);
+                let summary = dataset.write_csv(&dir)?;
+                eprintln!(
+                    "{} schools, {} enrolments, {} marks in {} register files written to {} in {:.1} s",
+                    summary.schools,
+                    summary.enrolments,
+                    summary.marks,
+                    summary.register_files,
+                    dir.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
+            let store = Store::new(&data.data);
+            let report = crate::generated_store::generate_store(
+                &store,
+                &config,
+                &data.session_options(),
+                std::io::stderr().is_terminal(),
+            )
+            .await?;
+            eprintln!(
+                "{} schools, {} enrolments, {} marks ({} LAs) in {:.1} s: {:.0} marks/s, {} bytes ({:.3} bytes a mark)",
+                report.schools,
+                report.enrolments,
+                report.marks,
+                report.partitions,
+                report.seconds,
+                report.marks as f64 / report.seconds.max(1e-9),
+                report.bytes,
+                report.bytes as f64 / report.marks.max(1) as f64
+            );
+            let summary = crate::summary::summarise(&store, &data.session_options(), true).await?;
+            eprintln!("enrolment_summary: {} rows in {:.1} s", summary.rows, summary.seconds);
         }
         Command::Summarise { data, force } => {
             let store = Store::open_existing(&data.data)?;

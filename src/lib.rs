@@ -5,6 +5,8 @@
 //! - [`session`]: the one `SessionContext` builder every entry point uses.
 //! - [`query`], [`output`], [`shell`], [`cli`]: running SQL and showing results.
 pub mod cli;
+pub mod generate;
+pub mod generated_store;
 pub mod indicators;
 pub mod ingest;
 pub mod output;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -56,8 +56,10 @@ pub fn base_session(options: &SessionOptions) -> datafusion::error::Result<Sessi
         opts.execution.parquet.reorder_filters = true;
         opts.execution.parquet.enable_page_index = true;
     }
+    // A greedy pool: the indicator queries hold many aggregates at once, and a fair pool's equal
+    // shares starve the ones that cannot spill.
     let pool = TrackConsumersPool::new(
-        FairSpillPool::new(options.memory_limit),
+        GreedyMemoryPool::new(options.memory_limit),
         std::num::NonZeroUsize::new(5).expect("non-zero"),
     );
     let runtime = RuntimeEnvBuilder::new()

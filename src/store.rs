@@ -130,7 +130,7 @@ pub fn writer_properties(sorting: Option<Vec<SortingColumn>>) -> WriterPropertie
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("zstd level")))
         .set_dictionary_enabled(true)
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_size(ROW_GROUP_ROWS)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_sorting_columns(sorting)
         .build()
 }

@@ -1,0 +1,261 @@
+//! School calendars: one per LA (term dates vary slightly between LAs), shared by its schools,
+//! which add their own 5 INSET days (and rarely a closure). Term weekdays get marks; weekdays in
+//! holidays between terms and weekends get none. Bank holidays inside term time are marked `#`.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use rand::Rng;
+
+/// Days from 1970-01-01 (Arrow Date32).
+pub fn date32(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32
+}
+
+/// The date of a Date32 value.
+pub fn from_date32(d: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + Duration::days(d as i64)
+}
+
+/// Easter Sunday of year `y` (anonymous Gregorian computus).
+pub fn easter(y: i32) -> NaiveDate {
+    let a = y % 19;
+    let b = y / 100;
+    let c = y % 100;
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    NaiveDate::from_ymd_opt(y, month as u32, day as u32).unwrap()
+}
+
+/// The spring bank holiday: the last Monday of May of year `y`.
+pub fn spring_bank_holiday(y: i32) -> NaiveDate {
+    let mut d = NaiveDate::from_ymd_opt(y, 5, 31).unwrap();
+    while d.weekday() != Weekday::Mon {
+        d = d.pred_opt().unwrap();
+    }
+    d
+}
+
+fn first_monday_on_or_after(d: NaiveDate) -> NaiveDate {
+    let mut d = d;
+    while d.weekday() != Weekday::Mon {
+        d = d.succ_opt().unwrap();
+    }
+    d
+}
+
+fn is_weekend(d: NaiveDate) -> bool {
+    matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// The term-time weekdays of one LA's academic year.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    /// Date32 of every term weekday, ascending (bank holidays in term included)
+    pub days: Vec<i32>,
+    /// 0 = Monday .. 4 = Friday
+    pub weekday: Vec<u8>,
+    /// bank holiday inside term time (marked `#` by every school)
+    pub bank_holiday: Vec<bool>,
+    /// typical INSET days (day indices); index 0 is the first day of the autumn term
+    pub inset_candidates: Vec<u16>,
+    /// last day index before each holiday break
+    pub break_before: Vec<u16>,
+    /// first day index after each holiday break
+    pub break_after: Vec<u16>,
+    /// first day index of the spring term (January)
+    pub spring_start: u16,
+    /// first day index on or after 1 May
+    pub may1: u16,
+    /// first day index on or after the spring bank holiday (last Monday of May)
+    pub after_spring_bh: u16,
+    /// the spring bank holiday (Date32)
+    pub spring_bh: i32,
+}
+
+impl Calendar {
+    pub fn len(&self) -> usize {
+        self.days.len()
+    }
+}
+
+/// Number of term weekdays, excluding bank holidays, that every LA calendar has (190 teaching days
+/// plus 5 INSET days).
+pub const TERM_DAYS: usize = 195;
+
+/// Build the calendar of one LA for the academic year starting in `y0` (1 Aug y0 .. 31 Jul y0+1).
+pub fn build(y0: i32, rng: &mut impl Rng) -> Calendar {
+    let y1 = y0 + 1;
+    let ymd = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let week = |mon: NaiveDate| (mon, mon + Duration::days(4));
+
+    // autumn term start: first weekday on or after 2 Sep, some LAs a day or two later
+    let mut start = ymd(y0, 9, 2);
+    while is_weekend(start) {
+        start = start.succ_opt().unwrap();
+    }
+    let late: u32 = match rng.random::<f64>() {
+        x if x < 0.55 => 0,
+        x if x < 0.85 => 1,
+        _ => 2,
+    };
+    for _ in 0..late {
+        start = start.succ_opt().unwrap();
+        while is_weekend(start) {
+            start = start.succ_opt().unwrap();
+        }
+    }
+    // October half term: the week of the last Monday of October (some LAs a week earlier)
+    let mut oct = first_monday_on_or_after(ymd(y0, 10, 25));
+    if rng.random::<f64>() < 0.2 {
+        oct -= Duration::days(7);
+    }
+    // Christmas: autumn term ends on the Friday on or before 22 Dec (some a day earlier); the
+    // spring term starts two weeks and a weekend later, not before 3 Jan (New Year bank holiday)
+    let mut aut_end = ymd(y0, 12, 22);
+    while aut_end.weekday() != Weekday::Fri {
+        aut_end = aut_end.pred_opt().unwrap();
+    }
+    let mut spr_start = (aut_end + Duration::days(17)).max(ymd(y1, 1, 3));
+    while is_weekend(spr_start) {
+        spr_start = spr_start.succ_opt().unwrap();
+    }
+    if rng.random::<f64>() < 0.25 {
+        aut_end = aut_end.pred_opt().unwrap();
+    }
+    if rng.random::<f64>() < 0.2 {
+        spr_start = spr_start.succ_opt().unwrap();
+        while is_weekend(spr_start) {
+            spr_start = spr_start.succ_opt().unwrap();
+        }
+    }
+    // February half term: week of the Monday on or after 14 Feb (some a week earlier)
+    let mut feb = first_monday_on_or_after(ymd(y1, 2, 14));
+    if rng.random::<f64>() < 0.15 {
+        feb -= Duration::days(7);
+    }
+    // Easter holidays: two weeks, either Good Friday's week and the next, or the week before and
+    // Good Friday's week (Easter Monday then falls in term and is marked `#`)
+    let e = easter(y1);
+    let good_friday = e - Duration::days(2);
+    let easter_monday = e + Duration::days(1);
+    let gf_mon = good_friday - Duration::days(4);
+    let easter_hol = if rng.random::<f64>() < 0.5 {
+        (gf_mon, gf_mon + Duration::days(11))
+    } else {
+        (gf_mon - Duration::days(7), good_friday)
+    };
+    let sbh = spring_bank_holiday(y1);
+    let early_may = first_monday_on_or_after(ymd(y1, 5, 1));
+    let holidays = [
+        week(oct),
+        (aut_end + Duration::days(1), spr_start - Duration::days(1)),
+        week(feb),
+        easter_hol,
+        week(sbh),
+    ];
+    let bank_holidays = [good_friday, easter_monday, early_may, sbh];
+
+    let mut cal = Calendar {
+        days: Vec::with_capacity(200),
+        weekday: Vec::with_capacity(200),
+        bank_holiday: Vec::with_capacity(200),
+        inset_candidates: Vec::new(),
+        break_before: Vec::new(),
+        break_after: Vec::new(),
+        spring_start: 0,
+        may1: 0,
+        after_spring_bh: 0,
+        spring_bh: date32(sbh),
+    };
+    let mut d = start;
+    let mut counted = 0;
+    let last_possible = ymd(y1, 7, 31);
+    while counted < TERM_DAYS && d <= last_possible {
+        if !is_weekend(d) && !holidays.iter().any(|&(a, b)| d >= a && d <= b) {
+            let bh = bank_holidays.contains(&d);
+            cal.days.push(date32(d));
+            cal.weekday.push(d.weekday().num_days_from_monday() as u8);
+            cal.bank_holiday.push(bh);
+            if !bh {
+                counted += 1;
+            }
+        }
+        d = d.succ_opt().unwrap();
+    }
+    let n = cal.days.len();
+    let first_at = |date: NaiveDate| -> u16 {
+        let t = date32(date);
+        cal.days.iter().position(|&x| x >= t).unwrap_or(n) as u16
+    };
+    cal.spring_start = first_at(ymd(y1, 1, 1));
+    cal.may1 = first_at(ymd(y1, 5, 1));
+    cal.after_spring_bh = first_at(sbh);
+    for i in 0..n.saturating_sub(1) {
+        if cal.days[i + 1] - cal.days[i] > 3 {
+            cal.break_before.push(i as u16);
+            cal.break_after.push(i as u16 + 1);
+        }
+    }
+    // INSET candidates: the first two days of the year, the first day after each break and the
+    // last day before each break, and the last day of the year; never a bank holiday.
+    let mut cands: Vec<u16> = vec![0, 1];
+    for (&b, &a) in cal.break_before.iter().zip(&cal.break_after) {
+        cands.push(b);
+        cands.push(a);
+    }
+    cands.push(n as u16 - 1);
+    let mut seen = vec![false; n];
+    for c in cands {
+        let mut c = c as usize;
+        while c + 1 < n && cal.bank_holiday[c] {
+            c += 1;
+        }
+        if !cal.bank_holiday[c] && !seen[c] {
+            seen[c] = true;
+            cal.inset_candidates.push(c as u16);
+        }
+    }
+    cal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn easter_dates() {
+        assert_eq!(easter(2024), NaiveDate::from_ymd_opt(2024, 3, 31).unwrap());
+        assert_eq!(easter(2025), NaiveDate::from_ymd_opt(2025, 4, 20).unwrap());
+        assert_eq!(easter(2026), NaiveDate::from_ymd_opt(2026, 4, 5).unwrap());
+        assert_eq!(spring_bank_holiday(2025), NaiveDate::from_ymd_opt(2025, 5, 26).unwrap());
+    }
+
+    #[test]
+    fn calendars_have_195_term_days() {
+        for y in [2022, 2023, 2024, 2025, 2026] {
+            for s in 0..20 {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(s);
+                let c = build(y, &mut rng);
+                let non_bh = c.bank_holiday.iter().filter(|b| !**b).count();
+                assert_eq!(non_bh, TERM_DAYS, "{y} seed {s}: {:?} .. {:?}", from_date32(c.days[0]), from_date32(*c.days.last().unwrap()));
+                let last = from_date32(*c.days.last().unwrap());
+                assert!(
+                    last >= NaiveDate::from_ymd_opt(y + 1, 7, 14).unwrap()
+                        && last <= NaiveDate::from_ymd_opt(y + 1, 7, 28).unwrap(),
+                    "{y}: ends {last}"
+                );
+                assert!(c.inset_candidates.len() >= 8);
+                assert!(c.weekday.iter().all(|&w| w < 5));
+            }
+        }
+    }
+}

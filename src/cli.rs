@@ -13,7 +13,11 @@ use crate::session::{SessionOptions, session};
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
-#[command(name = "attendance", version, about = "Analytics for school attendance registers in England")]
+#[command(
+    name = "attendance",
+    version,
+    about = "Analytics for school attendance registers in England"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -42,7 +46,9 @@ impl DataArg {
 fn parse_bytes(s: &str) -> Result<usize, String> {
     let s = s.trim();
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: usize = digits.parse().map_err(|_| format!("`{s}` is not a size like 2G or 512M"))?;
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 2G or 512M"))?;
     let scale = match unit.to_ascii_uppercase().as_str() {
         "" | "B" => 1,
         "K" | "KB" => 1 << 10,
@@ -122,6 +128,12 @@ pub enum Command {
         /// Write the DOMAIN.md input files (CSV) into this directory instead of a store
         #[arg(long)]
         csv: Option<PathBuf>,
+        /// With --csv: write the register files as Parquet (same columns) instead of CSV
+        #[arg(long, requires = "csv")]
+        parquet: bool,
+        /// Keep only these LAs (old 3-digit codes) of the national data set
+        #[arg(long)]
+        la: Vec<String>,
     },
     /// Build the enrolment summary table from the registers (also run by every ingest)
     Summarise {
@@ -214,7 +226,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let report =
                     crate::summary::summarise(&store, &data.session_options(), false).await?;
                 if report.rebuilt {
-                    eprintln!("enrolment_summary rebuilt: {} rows in {:.2} s", report.rows, report.seconds);
+                    eprintln!(
+                        "enrolment_summary rebuilt: {} rows in {:.2} s",
+                        report.rows, report.seconds
+                    );
                 }
             }
             if let Some(path) = reject_file {
@@ -262,6 +277,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             year,
             csv,
+            parquet,
+            la,
         } => {
             let start: i32 = year
                 .get(..4)
@@ -273,6 +290,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 seed,
                 academic_year: start,
             };
+            if let Some(dir) = csv.as_ref().filter(|_| !la.is_empty() || parquet) {
+                let started = std::time::Instant::now();
+                let selection = crate::generated_store::Selection::new(&config, &la)?;
+                let marks = selection.write_inputs(dir, parquet)?;
+                eprintln!(
+                    "{} schools, {} enrolments, {marks} marks written to {} in {:.1} s",
+                    selection.schools.num_rows(),
+                    selection.enrolments(),
+                    dir.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
             if let Some(dir) = csv {
                 let started = std::time::Instant::now();
                 let dataset = crate::generate::plan(&config);
@@ -289,9 +319,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             let store = Store::new(&data.data);
+            let selection = crate::generated_store::Selection::new(&config, &la)?;
             let report = crate::generated_store::generate_store(
                 &store,
-                &config,
+                &selection,
                 &data.session_options(),
                 std::io::stderr().is_terminal(),
             )
@@ -308,7 +339,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.bytes as f64 / report.marks.max(1) as f64
             );
             let summary = crate::summary::summarise(&store, &data.session_options(), true).await?;
-            eprintln!("enrolment_summary: {} rows in {:.1} s", summary.rows, summary.seconds);
+            eprintln!(
+                "enrolment_summary: {} rows in {:.1} s",
+                summary.rows, summary.seconds
+            );
         }
         Command::Summarise { data, force } => {
             let store = Store::open_existing(&data.data)?;
@@ -346,7 +380,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let manifest = crate::indicators::run(&store, &options).await?;
             for output in &manifest.outputs {
-                eprintln!("{:>8} rows  {}", output.rows, out.join(&output.file).display());
+                eprintln!(
+                    "{:>8} rows  {}",
+                    output.rows,
+                    out.join(&output.file).display()
+                );
             }
             eprintln!(
                 "indicators for {} ({}) in {:.2} s",

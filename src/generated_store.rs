@@ -7,7 +7,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::datatypes::SchemaRef;
+use std::path::Path;
+
+use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::{Int32Type, SchemaRef};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -35,15 +39,15 @@ pub struct GenerateReport {
 /// The register marks of a set of LAs (partition `k` of `n` takes LAs `k, k + n, ...`).
 struct RegisterPartition {
     dataset: Arc<Dataset>,
-    part: usize,
-    parts: usize,
+    /// The register partitions (LAs) this stream generates.
+    las: Vec<usize>,
     schema: SchemaRef,
     progress: ProgressBar,
 }
 
 impl std::fmt::Debug for RegisterPartition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "generated registers, part {} of {}", self.part + 1, self.parts)
+        write!(f, "generated registers of {} LAs", self.las.len())
     }
 }
 
@@ -55,10 +59,10 @@ impl PartitionStream for RegisterPartition {
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         let dataset = self.dataset.clone();
-        let (part, parts) = (self.part, self.parts);
+        let las = self.las.clone();
         let progress = self.progress.clone();
         std::thread::spawn(move || {
-            for la in (part..dataset.partitions()).step_by(parts) {
+            for la in las {
                 for batch in dataset.registers(la) {
                     progress.inc(batch.num_rows() as u64);
                     if tx.blocking_send(Ok(batch)).is_err() {
@@ -73,12 +77,17 @@ impl PartitionStream for RegisterPartition {
 }
 
 fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<datafusion::error::Result<datafusion::arrow::array::RecordBatch>>,
+    mut rx: tokio::sync::mpsc::Receiver<
+        datafusion::error::Result<datafusion::arrow::array::RecordBatch>,
+    >,
 ) -> impl futures::Stream<Item = datafusion::error::Result<datafusion::arrow::array::RecordBatch>> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
-fn delta_error(store: &Store, table: Table) -> impl Fn(deltalake::DeltaTableError) -> StoreError + '_ {
+fn delta_error(
+    store: &Store,
+    table: Table,
+) -> impl Fn(deltalake::DeltaTableError) -> StoreError + '_ {
     move |source| StoreError::Delta {
         table: table.name(),
         path: store.table_path(table).display().to_string(),
@@ -107,19 +116,179 @@ async fn write_table(
     Ok(())
 }
 
+/// A generated data set, optionally restricted to some LAs (old 3-digit codes): the schools of
+/// those LAs, the enrolments at those schools, and the register partitions of those LAs.
+pub struct Selection {
+    pub dataset: Arc<Dataset>,
+    pub schools: RecordBatch,
+    pub pupils: Vec<RecordBatch>,
+    /// Register partitions (LAs) included.
+    pub partitions: Vec<usize>,
+}
+
+impl Selection {
+    pub fn new(config: &GenerateConfig, las: &[String]) -> Result<Self, StoreError> {
+        let dataset = Arc::new(plan(config));
+        if las.is_empty() {
+            return Ok(Self {
+                schools: dataset.schools.clone(),
+                pupils: dataset.pupils.clone(),
+                partitions: (0..dataset.partitions()).collect(),
+                dataset,
+            });
+        }
+        let schools = filter_strings(&dataset.schools, "old_la_code", |la| {
+            las.iter().any(|l| l == la)
+        })?;
+        let urns: std::collections::HashSet<i32> = schools
+            .column_by_name("urn")
+            .expect("urn")
+            .as_primitive::<Int32Type>()
+            .values()
+            .iter()
+            .copied()
+            .collect();
+        let mut pupils = Vec::new();
+        for batch in &dataset.pupils {
+            let urn = batch
+                .column_by_name("urn")
+                .expect("urn")
+                .as_primitive::<Int32Type>();
+            let keep: BooleanArray = urn
+                .iter()
+                .map(|u| Some(u.is_some_and(|u| urns.contains(&u))))
+                .collect();
+            let kept = filter_record_batch(batch, &keep)
+                .map_err(datafusion::error::DataFusionError::from)?;
+            if kept.num_rows() > 0 {
+                pupils.push(kept);
+            }
+        }
+        let partitions = (0..dataset.partitions())
+            .filter(|i| las.iter().any(|l| l == dataset.partition_info(*i).la_code))
+            .collect::<Vec<_>>();
+        for la in las {
+            if !(0..dataset.partitions()).any(|i| dataset.partition_info(i).la_code == la) {
+                return Err(StoreError::Missing(format!(
+                    "generated data for LA {la} (no such LA code, or no pupils there at this scale)"
+                )));
+            }
+        }
+        Ok(Self {
+            dataset,
+            schools,
+            pupils,
+            partitions,
+        })
+    }
+
+    pub fn marks(&self) -> u64 {
+        self.partitions
+            .iter()
+            .map(|i| self.dataset.partition_info(*i).marks)
+            .sum()
+    }
+
+    pub fn enrolments(&self) -> usize {
+        self.pupils.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    /// Writes the input files of DOMAIN.md section 5: `schools.csv`, `pupils.csv` and one
+    /// register file per LA under `registers/` (CSV, or Parquet with `parquet`).
+    pub fn write_inputs(&self, dir: &Path, parquet: bool) -> Result<u64, StoreError> {
+        let io = |p: &Path| {
+            let p = p.display().to_string();
+            move |e: std::io::Error| StoreError::Io(p.clone(), e)
+        };
+        std::fs::create_dir_all(dir.join("registers")).map_err(io(dir))?;
+        write_csv(
+            &dir.join("schools.csv"),
+            std::slice::from_ref(&self.schools),
+        )?;
+        write_csv(&dir.join("pupils.csv"), &self.pupils)?;
+        let columns = ["pupil_id", "urn", "date", "session", "code"];
+        let mut marks = 0;
+        for i in &self.partitions {
+            let la = self.dataset.partition_info(*i).la_code;
+            let batches: Vec<RecordBatch> = self
+                .dataset
+                .registers(*i)
+                .map(|b| {
+                    let indices: Vec<usize> = columns
+                        .iter()
+                        .map(|c| b.schema().index_of(c).expect("register column"))
+                        .collect();
+                    b.project(&indices).expect("projection")
+                })
+                .collect();
+            marks += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+            if parquet {
+                let path = dir.join("registers").join(format!("{la}.parquet"));
+                let file = std::fs::File::create(&path).map_err(io(&path))?;
+                let props = crate::store::writer_properties(None);
+                let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(
+                    file,
+                    batches[0].schema(),
+                    Some(props),
+                )
+                .map_err(datafusion::error::DataFusionError::from)?;
+                for batch in &batches {
+                    writer
+                        .write(batch)
+                        .map_err(datafusion::error::DataFusionError::from)?;
+                }
+                writer
+                    .close()
+                    .map_err(datafusion::error::DataFusionError::from)?;
+            } else {
+                write_csv(&dir.join("registers").join(format!("{la}.csv")), &batches)?;
+            }
+        }
+        Ok(marks)
+    }
+}
+
+fn write_csv(path: &Path, batches: &[RecordBatch]) -> Result<(), StoreError> {
+    let file =
+        std::fs::File::create(path).map_err(|e| StoreError::Io(path.display().to_string(), e))?;
+    let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .with_date_format("%Y-%m-%d".into())
+        .build(std::io::BufWriter::new(file));
+    for batch in batches {
+        writer
+            .write(batch)
+            .map_err(datafusion::error::DataFusionError::from)?;
+    }
+    Ok(())
+}
+
+fn filter_strings(
+    batch: &RecordBatch,
+    column: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Result<RecordBatch, StoreError> {
+    let values = batch
+        .column_by_name(column)
+        .expect("column")
+        .as_string::<i32>();
+    let mask: BooleanArray = values.iter().map(|v| Some(v.is_some_and(&keep))).collect();
+    Ok(filter_record_batch(batch, &mask).map_err(datafusion::error::DataFusionError::from)?)
+}
+
 /// Generates a data set into `store` (replacing whatever it held).
 pub async fn generate_store(
     store: &Store,
-    config: &GenerateConfig,
+    selection: &Selection,
     options: &SessionOptions,
     progress: bool,
 ) -> Result<GenerateReport, StoreError> {
     let started = Instant::now();
-    let dataset = Arc::new(plan(config));
+    let dataset = selection.dataset.clone();
     let ctx = base_session(options)?;
     let parts = ctx.state().config().target_partitions().max(1);
 
-    ctx.register_batch("generated_schools", dataset.schools.clone())?;
+    ctx.register_batch("generated_schools", selection.schools.clone())?;
     let schools = ctx
         .sql("SELECT * FROM generated_schools ORDER BY urn")
         .await?
@@ -128,7 +297,7 @@ pub async fn generate_store(
 
     let pupils_table = datafusion::datasource::MemTable::try_new(
         crate::schema::PUPILS.clone(),
-        vec![dataset.pupils.clone()],
+        vec![selection.pupils.clone()],
     )?;
     ctx.register_table("generated_pupils", Arc::new(pupils_table))?;
     let pupils = ctx
@@ -137,13 +306,15 @@ pub async fn generate_store(
         .into_unoptimized_plan();
     write_table(store, &ctx, Table::Pupils, pupils).await?;
 
-    let marks = dataset.marks();
+    let marks = selection.marks();
     let bar = if progress {
         let bar = ProgressBar::with_draw_target(Some(marks), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("marks [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}")
-                .expect("template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "marks [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}",
+            )
+            .expect("template")
+            .progress_chars("=> "),
         );
         bar
     } else {
@@ -153,8 +324,13 @@ pub async fn generate_store(
         .map(|part| {
             Arc::new(RegisterPartition {
                 dataset: dataset.clone(),
-                part,
-                parts,
+                las: selection
+                    .partitions
+                    .iter()
+                    .copied()
+                    .skip(part)
+                    .step_by(parts)
+                    .collect(),
                 schema: crate::schema::REGISTERS.clone(),
                 progress: bar.clone(),
             }) as Arc<dyn PartitionStream>
@@ -174,10 +350,10 @@ pub async fn generate_store(
         bytes += dir_size(&store.table_path(table));
     }
     Ok(GenerateReport {
-        schools: dataset.schools.num_rows(),
-        enrolments: dataset.enrolments(),
+        schools: selection.schools.num_rows(),
+        enrolments: selection.enrolments(),
         marks,
-        partitions: dataset.partitions(),
+        partitions: selection.partitions.len(),
         bytes,
         seconds: started.elapsed().as_secs_f64(),
     })

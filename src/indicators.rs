@@ -31,10 +31,22 @@ use crate::summary::{SummaryState, register_summary};
 
 /// The views every output is computed from, in the order they are created.
 pub const VIEWS: [(&str, &str); 4] = [
-    ("enrolment_periods", include_str!("../queries/indicators/enrolment_periods.sql")),
-    ("enrolment_cohorts", include_str!("../queries/indicators/enrolment_cohorts.sql")),
-    ("school_cohorts", include_str!("../queries/indicators/school_cohorts.sql")),
-    ("cohort_measures", include_str!("../queries/indicators/cohort_measures.sql")),
+    (
+        "enrolment_periods",
+        include_str!("../queries/indicators/enrolment_periods.sql"),
+    ),
+    (
+        "enrolment_cohorts",
+        include_str!("../queries/indicators/enrolment_cohorts.sql"),
+    ),
+    (
+        "school_cohorts",
+        include_str!("../queries/indicators/school_cohorts.sql"),
+    ),
+    (
+        "cohort_measures",
+        include_str!("../queries/indicators/cohort_measures.sql"),
+    ),
 ];
 
 /// The output files and the query of each.
@@ -51,7 +63,10 @@ pub const OUTPUTS: [(&str, &str); 4] = [
         "absence_by_characteristic",
         include_str!("../queries/indicators/absence_by_characteristic.sql"),
     ),
-    ("attendance_bands", include_str!("../queries/indicators/attendance_bands.sql")),
+    (
+        "attendance_bands",
+        include_str!("../queries/indicators/attendance_bands.sql"),
+    ),
 ];
 
 /// The EES time identifiers, in publication order.
@@ -139,15 +154,18 @@ pub fn explain() -> String {
 fn validate(options: &IndicatorOptions) -> Result<(), IndicatorError> {
     for p in &options.periods {
         if !TIME_IDENTIFIERS.contains(&p.as_str()) {
-            return Err(IndicatorError::Period(p.clone(), TIME_IDENTIFIERS.join(", ")));
+            return Err(IndicatorError::Period(
+                p.clone(),
+                TIME_IDENTIFIERS.join(", "),
+            ));
         }
     }
     for y in &options.years {
         let ok = y.len() == 7
             && y.as_bytes()[4] == b'-'
-            && y[..4].parse::<i32>().is_ok_and(|s| {
-                crate::ingest::format_academic_year(s) == *y
-            });
+            && y[..4]
+                .parse::<i32>()
+                .is_ok_and(|s| crate::ingest::format_academic_year(s) == *y);
         if !ok {
             return Err(IndicatorError::Year(y.clone()));
         }
@@ -223,7 +241,11 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
         loaded.insert(table.name(), hashes);
     }
     let years = if options.years.is_empty() {
-        distinct_strings(&ctx, "SELECT DISTINCT academic_year FROM indicator_input ORDER BY 1").await?
+        distinct_strings(
+            &ctx,
+            "SELECT DISTINCT academic_year FROM indicator_input ORDER BY 1",
+        )
+        .await?
     } else {
         options.years.clone()
     };
@@ -245,7 +267,9 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
         loaded_input_files: loaded,
         enrolment_summary: match state {
             SummaryState::Fresh => "materialised, up to date",
-            SummaryState::Live => "computed from registers (the materialised table was missing or stale)",
+            SummaryState::Live => {
+                "computed from registers (the materialised table was missing or stale)"
+            }
         },
         academic_years: years,
         periods,
@@ -271,14 +295,19 @@ async fn distinct_strings(ctx: &SessionContext, sql: &str) -> Result<Vec<String>
     Ok(out)
 }
 
-fn keep_periods(batches: Vec<RecordBatch>, periods: &[String]) -> Result<Vec<RecordBatch>, IndicatorError> {
+fn keep_periods(
+    batches: Vec<RecordBatch>,
+    periods: &[String],
+) -> Result<Vec<RecordBatch>, IndicatorError> {
     if periods.is_empty() {
         return Ok(batches);
     }
     let mut out = Vec::with_capacity(batches.len());
     for batch in batches {
         let column = cast(
-            batch.column_by_name("time_identifier").expect("time_identifier"),
+            batch
+                .column_by_name("time_identifier")
+                .expect("time_identifier"),
             &DataType::Utf8,
         )?;
         let column = column.as_string::<i32>();
@@ -315,9 +344,15 @@ fn to_text(batches: &[RecordBatch], suppress: bool) -> Result<Vec<RecordBatch>, 
     for batch in batches {
         let schema = batch.schema();
         let measures = first_measure(&schema);
-        let level = cast(batch.column_by_name("geographic_level").expect("level"), &DataType::Utf8)?;
+        let level = cast(
+            batch.column_by_name("geographic_level").expect("level"),
+            &DataType::Utf8,
+        )?;
         let level = level.as_string::<i32>();
-        let enrolments = cast(batch.column_by_name("enrolments").expect("enrolments"), &DataType::Int64)?;
+        let enrolments = cast(
+            batch.column_by_name("enrolments").expect("enrolments"),
+            &DataType::Int64,
+        )?;
         let enrolments = enrolments.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
         let hidden: Vec<bool> = (0..batch.num_rows())
             .map(|i| suppress && suppressed(level.value(i), enrolments.value(i)))
@@ -344,7 +379,10 @@ fn to_text(batches: &[RecordBatch], suppress: bool) -> Result<Vec<RecordBatch>, 
             .iter()
             .map(|f| Field::new(f.name(), DataType::Utf8, false))
             .collect();
-        out.push(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?);
+        out.push(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?);
     }
     Ok(out)
 }

@@ -96,9 +96,11 @@ impl Shell {
         C: std::future::Future<Output = ()>,
     {
         let started = Instant::now();
+        // Ctrl-C wins over a result arriving at the same moment.
         let result = tokio::select! {
-            r = run_sql(&self.ctx, sql) => Some(r),
+            biased;
             _ = cancel => None,
+            r = run_sql(&self.ctx, sql) => Some(r),
         };
         match result {
             None => {
@@ -174,12 +176,20 @@ pub fn function_docs() -> String {
     let mut entries: Vec<(String, String, String)> = Vec::new();
     for udf in attendance_udfs::all_scalar_udfs() {
         if let Some(doc) = udf.documentation() {
-            entries.push((udf.name().to_string(), doc.description.clone(), doc.syntax_example.clone()));
+            entries.push((
+                udf.name().to_string(),
+                doc.description.clone(),
+                doc.syntax_example.clone(),
+            ));
         }
     }
     for udaf in attendance_udfs::all_aggregate_udfs() {
         if let Some(doc) = udaf.documentation() {
-            entries.push((udaf.name().to_string(), doc.description.clone(), doc.syntax_example.clone()));
+            entries.push((
+                udaf.name().to_string(),
+                doc.description.clone(),
+                doc.syntax_example.clone(),
+            ));
         }
     }
     entries.sort();
@@ -207,7 +217,11 @@ pub async fn run(ctx: SessionContext) -> anyhow::Result<()> {
     eprintln!("attendance shell: statements end with `;`; \\? for help, \\q to quit.");
     let mut stdout = std::io::stdout();
     loop {
-        let prompt = if shell.in_statement() { "      -> " } else { "attendance> " };
+        let prompt = if shell.in_statement() {
+            "      -> "
+        } else {
+            "attendance> "
+        };
         match editor.readline(prompt) {
             Ok(line) => {
                 let step = shell

@@ -22,8 +22,8 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::file::metadata::SortingColumn;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::prelude::SessionContext;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::{DeltaTable, DeltaTableError};
@@ -41,7 +41,9 @@ const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("no attendance store at {0} (run `attendance ingest --data {0}` or `attendance generate --data {0}` first)")]
+    #[error(
+        "no attendance store at {0} (run `attendance ingest --data {0}` or `attendance generate --data {0}` first)"
+    )]
     Missing(String),
     #[error("{table} table at {path}: {source}")]
     Delta {
@@ -115,7 +117,10 @@ impl Table {
             .sort_columns()
             .iter()
             .map(|c| SortingColumn {
-                column_idx: file_columns.iter().position(|f| f == c).expect("sort column") as i32,
+                column_idx: file_columns
+                    .iter()
+                    .position(|f| f == c)
+                    .expect("sort column") as i32,
                 descending: false,
                 nulls_first: false,
             })
@@ -127,7 +132,9 @@ impl Table {
 /// The store's Parquet settings, with the sort order files declare (if any).
 pub fn writer_properties(sorting: Option<Vec<SortingColumn>>) -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("zstd level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("zstd level"),
+        ))
         .set_dictionary_enabled(true)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -181,8 +188,7 @@ impl Store {
         let abs = path
             .canonicalize()
             .map_err(|e| StoreError::Io(path.display().to_string(), e))?;
-        Url::from_directory_path(&abs)
-            .map_err(|_| StoreError::Missing(abs.display().to_string()))
+        Url::from_directory_path(&abs).map_err(|_| StoreError::Missing(abs.display().to_string()))
     }
 
     fn delta_error(&self, table: Table, source: DeltaTableError) -> StoreError {

@@ -55,19 +55,28 @@ async fn load_summary(store: &Store) -> Result<Option<deltalake::DeltaTable>, Su
     if !path.join("_delta_log").is_dir() {
         return Ok(None);
     }
-    let url = url::Url::from_directory_path(path.canonicalize().map_err(|e| {
-        StoreError::Io(path.display().to_string(), e)
-    })?)
+    let url = url::Url::from_directory_path(
+        path.canonicalize()
+            .map_err(|e| StoreError::Io(path.display().to_string(), e))?,
+    )
     .expect("absolute path");
-    Ok(Some(deltalake::open_table(url).await.map_err(delta(store))?))
+    Ok(Some(
+        deltalake::open_table(url).await.map_err(delta(store))?,
+    ))
 }
 
 /// The source versions the materialised summary was built from, if it exists.
-async fn built_from(store: &Store) -> Result<Option<(deltalake::DeltaTable, serde_json::Value)>, SummaryError> {
+async fn built_from(
+    store: &Store,
+) -> Result<Option<(deltalake::DeltaTable, serde_json::Value)>, SummaryError> {
     let Some(table) = load_summary(store).await? else {
         return Ok(None);
     };
-    let history: Vec<_> = table.history(Some(1)).try_collect().await.map_err(delta(store))?;
+    let history: Vec<_> = table
+        .history(Some(1))
+        .try_collect()
+        .await
+        .map_err(delta(store))?;
     let recorded = history
         .first()
         .and_then(|c| c.info.get(SOURCE_VERSIONS_KEY).cloned())
@@ -137,12 +146,12 @@ pub async fn summarise(
             .map_err(|e| StoreError::Io(path.display().to_string(), e))?,
     )
     .expect("absolute path");
-    let table = deltalake::DeltaTable::try_from_url(url).await.map_err(delta(store))?;
+    let table = deltalake::DeltaTable::try_from_url(url)
+        .await
+        .map_err(delta(store))?;
     let plan = ctx.sql(SUMMARY_SQL).await?.into_unoptimized_plan();
-    let commit = deltalake::kernel::transaction::CommitProperties::default().with_metadata([(
-        SOURCE_VERSIONS_KEY.to_string(),
-        versions_json(&versions),
-    )]);
+    let commit = deltalake::kernel::transaction::CommitProperties::default()
+        .with_metadata([(SOURCE_VERSIONS_KEY.to_string(), versions_json(&versions))]);
     let written = table
         .write(vec![])
         .with_input_plan(plan)
@@ -154,7 +163,11 @@ pub async fn summarise(
         .with_commit_properties(commit)
         .await
         .map_err(delta(store))?;
-    let last: Vec<_> = written.history(Some(1)).try_collect().await.map_err(delta(store))?;
+    let last: Vec<_> = written
+        .history(Some(1))
+        .try_collect()
+        .await
+        .map_err(delta(store))?;
     let rows = last
         .first()
         .and_then(|c| c.info.get("operationMetrics"))

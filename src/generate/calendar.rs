@@ -236,7 +236,10 @@ mod tests {
         assert_eq!(easter(2024), NaiveDate::from_ymd_opt(2024, 3, 31).unwrap());
         assert_eq!(easter(2025), NaiveDate::from_ymd_opt(2025, 4, 20).unwrap());
         assert_eq!(easter(2026), NaiveDate::from_ymd_opt(2026, 4, 5).unwrap());
-        assert_eq!(spring_bank_holiday(2025), NaiveDate::from_ymd_opt(2025, 5, 26).unwrap());
+        assert_eq!(
+            spring_bank_holiday(2025),
+            NaiveDate::from_ymd_opt(2025, 5, 26).unwrap()
+        );
     }
 
     #[test]
@@ -246,7 +249,13 @@ mod tests {
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(s);
                 let c = build(y, &mut rng);
                 let non_bh = c.bank_holiday.iter().filter(|b| !**b).count();
-                assert_eq!(non_bh, TERM_DAYS, "{y} seed {s}: {:?} .. {:?}", from_date32(c.days[0]), from_date32(*c.days.last().unwrap()));
+                assert_eq!(
+                    non_bh,
+                    TERM_DAYS,
+                    "{y} seed {s}: {:?} .. {:?}",
+                    from_date32(c.days[0]),
+                    from_date32(*c.days.last().unwrap())
+                );
                 let last = from_date32(*c.days.last().unwrap());
                 assert!(
                     last >= NaiveDate::from_ymd_opt(y + 1, 7, 14).unwrap()

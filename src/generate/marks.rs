@@ -12,7 +12,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Int32Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, Date32Array, Int32Array, RecordBatch, StringArray,
+};
 use datafusion::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -122,10 +124,14 @@ impl Placer<'_> {
         if hi > lo && hi - lo >= d {
             for attempt in 0..4 {
                 let t = match near_break {
-                    Some((before, after, from)) if attempt < 2 && !before.is_empty() && rng.random::<f64>() < 0.5 => {
+                    Some((before, after, from))
+                        if attempt < 2 && !before.is_empty() && rng.random::<f64>() < 0.5 =>
+                    {
                         let b = rng.random_range(0..before.len());
                         if rng.random::<bool>() {
-                            (before[b] as usize + 1).saturating_sub(d).wrapping_sub(from)
+                            (before[b] as usize + 1)
+                                .saturating_sub(d)
+                                .wrapping_sub(from)
                         } else {
                             (after[b] as usize).wrapping_sub(from)
                         }
@@ -190,10 +196,18 @@ fn fill(
         let placed = match c {
             I if x < 0.15 => pl.single(rng, c, Half::Pm, 0, n),
             I => {
-                let d = if x < 0.66 { 1 } else if x < 0.87 { 2 } else { 3 };
+                let d = if x < 0.66 {
+                    1
+                } else if x < 0.87 {
+                    2
+                } else {
+                    3
+                };
                 pl.days_or_singles(rng, c, d.min(rem as usize / 2), 0, n, true, None)
             }
-            M | N | C | J1 | B if x < 0.5 || rem < 2 || matches!(c, M | N) => pl.single(rng, c, Half::Any, 0, n),
+            M | N | C | J1 | B if x < 0.5 || rem < 2 || matches!(c, M | N) => {
+                pl.single(rng, c, Half::Any, 0, n)
+            }
             U => pl.single(rng, c, Half::Am, 0, n),
             P => pl.single(rng, c, Half::Pm, 0, n),
             O if x < 0.4 || rem < 2 => pl.single(rng, c, Half::Any, 0, n),
@@ -212,7 +226,11 @@ fn fill(
             }
             S => {
                 let d = rng.random_range(1..=3usize).min(rem as usize / 2);
-                let (lo, hi) = if study_window.1 > study_window.0 { study_window } else { (0, n) };
+                let (lo, hi) = if study_window.1 > study_window.0 {
+                    study_window
+                } else {
+                    (0, n)
+                };
                 pl.days_or_singles(rng, c, d, lo, hi, false, None)
             }
             V if x < 0.2 => {
@@ -271,25 +289,58 @@ pub fn enrolment_codes(lp: &LaPlan, e: &Enrol, seed: u64, out: &mut Vec<u8>) {
         return;
     }
     let weekday = &cal.weekday[from..to];
-    let mut pl = Placer { codes: &mut out[..], weekday, free: possible };
+    let mut pl = Placer {
+        codes: &mut out[..],
+        weekday,
+        free: possible,
+    };
 
     let absence = stoch_round(e.p as f64 * possible as f64, rng.random()).min(possible);
     let unauth = stoch_round(absence as f64 * e.unauth as f64, rng.random()).min(absence);
     let auth = absence - unauth;
-    let window = |a: u16, b: u16| ((a as usize).clamp(from, to) - from, (b as usize).clamp(from, to) - from);
+    let window = |a: u16, b: u16| {
+        (
+            (a as usize).clamp(from, to) - from,
+            (b as usize).clamp(from, to) - from,
+        )
+    };
     let study = if e.nc == nc_of(11) || e.nc == nc_of(13) {
         window(cal.may1, cal.after_spring_bh)
     } else {
         (0, 0)
     };
     let breaks = (&cal.break_before[..], &cal.break_after[..], from);
-    fill(&mut pl, &mut rng, unauth, &code::UNAUTH, &gp.unauth_cum, study, breaks);
+    fill(
+        &mut pl,
+        &mut rng,
+        unauth,
+        &code::UNAUTH,
+        &gp.unauth_cum,
+        study,
+        breaks,
+    );
     let s_ok = (e.nc == nc_of(11) || e.nc == nc_of(13)) as usize;
-    fill(&mut pl, &mut rng, auth, &code::AUTH, &gp.auth_cum[s_ok], study, breaks);
+    fill(
+        &mut pl,
+        &mut rng,
+        auth,
+        &code::AUTH,
+        &gp.auth_cum[s_ok],
+        study,
+        breaks,
+    );
     let aea = stoch_round(e.aea as f64 * possible as f64, rng.random());
     if aea > 0 {
         let w_ok = (e.nc == nc_of(10) || e.nc == nc_of(12)) as usize;
-        fill(&mut pl, &mut rng, aea, &code::AEA, &gp.aea_cum[w_ok], study, breaks);
+        fill(
+            &mut pl,
+            &mut rng,
+            aea,
+            &code::AEA,
+            &gp.aea_cum[w_ok],
+            study,
+            breaks,
+        );
     }
     let late = stoch_round(e.late as f64 * possible as f64, rng.random());
     for _ in 0..late {
@@ -299,7 +350,11 @@ pub fn enrolment_codes(lp: &LaPlan, e: &Enrol, seed: u64, out: &mut Vec<u8>) {
     }
     for (k, c) in out.iter_mut().enumerate() {
         if *c == code::FREE {
-            *c = if k & 1 == 0 { code::PRESENT_AM } else { code::PRESENT_PM };
+            *c = if k & 1 == 0 {
+                code::PRESENT_AM
+            } else {
+                code::PRESENT_PM
+            };
         }
     }
 }
@@ -339,8 +394,9 @@ pub struct RegisterIter<'a> {
 impl<'a> RegisterIter<'a> {
     pub fn new(lp: &'a LaPlan, seed: u64, year_label: &str) -> Self {
         let la = &LAS[lp.la];
-        let session: ArrayRef =
-            Arc::new(StringArray::from_iter_values((0..BATCH_ROWS).map(|i| if i & 1 == 0 { "AM" } else { "PM" })));
+        let session: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..BATCH_ROWS).map(|i| if i & 1 == 0 { "AM" } else { "PM" }),
+        ));
         RegisterIter {
             lp,
             seed,
@@ -365,17 +421,29 @@ impl<'a> RegisterIter<'a> {
         let pid_offs: Vec<i32> = (0..=n as i32).map(|i| i * 13).collect();
         let pid = StringArray::new(
             OffsetBuffer::new(ScalarBuffer::from(pid_offs)),
-            Buffer::from_vec(std::mem::replace(&mut self.pid, Vec::with_capacity(BATCH_ROWS * 13))),
+            Buffer::from_vec(std::mem::replace(
+                &mut self.pid,
+                Vec::with_capacity(BATCH_ROWS * 13),
+            )),
             None,
         );
         let offs = std::mem::replace(&mut self.code_offs, offsets_vec());
         let code = StringArray::new(
             OffsetBuffer::new(ScalarBuffer::from(offs)),
-            Buffer::from_vec(std::mem::replace(&mut self.code_vals, Vec::with_capacity(BATCH_ROWS * 2))),
+            Buffer::from_vec(std::mem::replace(
+                &mut self.code_vals,
+                Vec::with_capacity(BATCH_ROWS * 2),
+            )),
             None,
         );
-        let urn = Int32Array::from(std::mem::replace(&mut self.urn, Vec::with_capacity(BATCH_ROWS)));
-        let date = Date32Array::from(std::mem::replace(&mut self.date, Vec::with_capacity(BATCH_ROWS)));
+        let urn = Int32Array::from(std::mem::replace(
+            &mut self.urn,
+            Vec::with_capacity(BATCH_ROWS),
+        ));
+        let date = Date32Array::from(std::mem::replace(
+            &mut self.date,
+            Vec::with_capacity(BATCH_ROWS),
+        ));
         RecordBatch::try_new(
             crate::schema::REGISTERS.clone(),
             vec![
@@ -420,6 +488,10 @@ impl Iterator for RegisterIter<'_> {
                 self.code_offs.push(off);
             }
         }
-        if self.urn.is_empty() { None } else { Some(self.finish()) }
+        if self.urn.is_empty() {
+            None
+        } else {
+            Some(self.finish())
+        }
     }
 }

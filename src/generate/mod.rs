@@ -70,7 +70,11 @@ pub struct GenerateConfig {
 
 impl Default for GenerateConfig {
     fn default() -> Self {
-        GenerateConfig { pupils: 10_000, seed: 42, academic_year: 2024 }
+        GenerateConfig {
+            pupils: 10_000,
+            seed: 42,
+            academic_year: 2024,
+        }
     }
 }
 
@@ -114,13 +118,21 @@ pub struct Dataset {
 /// Plan a data set: schools, pupils and every enrolment's propensities (no marks yet).
 pub fn plan(cfg: &GenerateConfig) -> Dataset {
     let sizes = plan::sizes(cfg.pupils);
-    let mut plans: Vec<LaPlan> =
-        sizes.par_iter().map(|s| plan::plan_la(s, cfg.seed, cfg.academic_year)).collect();
+    let mut plans: Vec<LaPlan> = sizes
+        .par_iter()
+        .map(|s| plan::plan_la(s, cfg.seed, cfg.academic_year))
+        .collect();
     plan::place_movers(&mut plans);
     let year = year_label(cfg.academic_year);
     let pupils = plans.par_iter().map(|lp| pupils_batch(lp, &year)).collect();
     let schools = schools_batch(&plans);
-    Dataset { config: *cfg, year, schools, pupils, plans }
+    Dataset {
+        config: *cfg,
+        year,
+        schools,
+        pupils,
+        plans,
+    }
 }
 
 impl Dataset {
@@ -141,13 +153,19 @@ impl Dataset {
             region_name: la.region_name,
             schools: lp.schools.len(),
             enrolments: lp.enrols.len(),
-            marks: lp.enrols.iter().map(|e| 2 * (e.day_to - e.day_from) as u64).sum(),
+            marks: lp
+                .enrols
+                .iter()
+                .map(|e| 2 * (e.day_to - e.day_from) as u64)
+                .sum(),
         }
     }
 
     /// Total register marks of the data set.
     pub fn marks(&self) -> u64 {
-        (0..self.partitions()).map(|i| self.partition_info(i).marks).sum()
+        (0..self.partitions())
+            .map(|i| self.partition_info(i).marks)
+            .sum()
     }
 
     /// Total enrolments (pupil rows).
@@ -167,9 +185,16 @@ impl Dataset {
         std::fs::create_dir_all(dir.join("registers"))
             .with_context(|| format!("creating {}", dir.join("registers").display()))?;
         let mut w = csv_writer(&dir.join("schools.csv"))?;
-        w.write_record(self.schools.schema().fields().iter().map(|f| f.name().as_str()))?;
-        let cols: Vec<&StringArray> =
-            (1..8).map(|c| self.schools.column(c).as_string::<i32>()).collect();
+        w.write_record(
+            self.schools
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str()),
+        )?;
+        let cols: Vec<&StringArray> = (1..8)
+            .map(|c| self.schools.column(c).as_string::<i32>())
+            .collect();
         let urns = self.schools.column(0).as_primitive::<Int32Type>();
         for r in 0..self.schools.num_rows() {
             let urn = urns.value(r).to_string();
@@ -181,7 +206,16 @@ impl Dataset {
 
         let mut w = csv_writer(&dir.join("pupils.csv"))?;
         w.write_record([
-            "academic_year", "pupil_id", "urn", "nc_year", "sex", "date_of_birth", "fsm", "sen", "cla", "cin",
+            "academic_year",
+            "pupil_id",
+            "urn",
+            "nc_year",
+            "sex",
+            "date_of_birth",
+            "fsm",
+            "sen",
+            "cla",
+            "cin",
             "cpp",
         ])?;
         let mut enrolments = 0;
@@ -198,7 +232,11 @@ impl Dataset {
             let tf = |v: bool| if v { "true" } else { "false" };
             for r in 0..b.num_rows() {
                 let urn = urn.value(r).to_string();
-                let dob = if dob.is_null(r) { String::new() } else { fmt_date(dob.value(r)) };
+                let dob = if dob.is_null(r) {
+                    String::new()
+                } else {
+                    fmt_date(dob.value(r))
+                };
                 w.write_record([
                     ay.value(r),
                     pid.value(r),
@@ -238,8 +276,16 @@ impl Dataset {
                         if u != last_urn.0 {
                             last_urn = (u, u.to_string());
                         }
-                        let d = dates.entry(date.value(r)).or_insert_with_key(|&d| fmt_date(d));
-                        w.write_record([pid.value(r), last_urn.1.as_str(), d.as_str(), ses.value(r), code.value(r)])?;
+                        let d = dates
+                            .entry(date.value(r))
+                            .or_insert_with_key(|&d| fmt_date(d));
+                        w.write_record([
+                            pid.value(r),
+                            last_urn.1.as_str(),
+                            d.as_str(),
+                            ses.value(r),
+                            code.value(r),
+                        ])?;
                     }
                     n += b.num_rows() as u64;
                 }
@@ -258,7 +304,9 @@ impl Dataset {
 
 fn csv_writer(path: &Path) -> anyhow::Result<csv::Writer<BufWriter<File>>> {
     let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    Ok(csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(BufWriter::with_capacity(1 << 20, f)))
+    Ok(csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(BufWriter::with_capacity(1 << 20, f)))
 }
 
 /// `YYYY-MM-DD` of a Date32 value.
@@ -303,7 +351,11 @@ fn pupils_batch(lp: &LaPlan, year: &str) -> RecordBatch {
         pid.push(String::from_utf8(id.to_vec()).expect("ascii"));
         urn.push(lp.schools[e.school as usize].urn);
         nc.push(NC_YEARS[e.nc as usize]);
-        sex.push(if e.flags & flag::FEMALE != 0 { "F" } else { "M" });
+        sex.push(if e.flags & flag::FEMALE != 0 {
+            "F"
+        } else {
+            "M"
+        });
         dob.push(if e.dob == i32::MIN { None } else { Some(e.dob) });
         sen.push(if e.flags & flag::SEN_E != 0 {
             "E"
@@ -312,7 +364,10 @@ fn pupils_batch(lp: &LaPlan, year: &str) -> RecordBatch {
         } else {
             "N"
         });
-        for (k, f) in [flag::FSM, flag::CLA, flag::CIN, flag::CPP].iter().enumerate() {
+        for (k, f) in [flag::FSM, flag::CLA, flag::CIN, flag::CPP]
+            .iter()
+            .enumerate()
+        {
             flags[k].push(e.flags & f != 0);
         }
     }

@@ -58,8 +58,9 @@ pub const SPECIAL: u8 = 2;
 pub const AP: u8 = 3;
 
 /// NC year codes in the order of the generator's internal `nc` index.
-pub const NC_YEARS: [&str; 18] =
-    ["N1", "N2", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "X"];
+pub const NC_YEARS: [&str; 18] = [
+    "N1", "N2", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "X",
+];
 pub const NC_R: u8 = 2;
 /// internal index of NC year `n` (1..=14)
 pub const fn nc_of(n: u8) -> u8 {
@@ -117,8 +118,8 @@ pub mod code {
     pub const UNAUTH: [u8; 4] = [G, U, O, N];
 
     pub static STR: [&str; 29] = [
-        "?", "/", "\\", "L", "B", "K", "P", "V", "W", "I", "M", "R", "S", "T", "H", "E", "C", "C1", "J1",
-        "C2", "G", "U", "O", "N", "D", "X", "Y1", "Y4", "#",
+        "?", "/", "\\", "L", "B", "K", "P", "V", "W", "I", "M", "R", "S", "T", "H", "E", "C", "C1",
+        "J1", "C2", "G", "U", "O", "N", "D", "X", "Y1", "Y4", "#",
     ];
 }
 

@@ -136,7 +136,10 @@ pub fn place_movers(plans: &mut [LaPlan]) {
         }
         for ph in 0..4u8 {
             if !ps[ph as usize].is_empty() {
-                by_region.entry((LAS[p.la].region_code, ph)).or_default().push(j);
+                by_region
+                    .entry((LAS[p.la].region_code, ph))
+                    .or_default()
+                    .push(j);
             }
         }
         phase_schools.push(ps);
@@ -146,7 +149,9 @@ pub fn place_movers(plans: &mut [LaPlan]) {
         let moves = std::mem::take(&mut plans[src].out_moves);
         let region = LAS[plans[src].la].region_code;
         for mv in moves {
-            let Some(cands) = by_region.get(&(region, mv.phase)) else { continue };
+            let Some(cands) = by_region.get(&(region, mv.phase)) else {
+                continue;
+            };
             let cands: Vec<usize> = cands.iter().copied().filter(|&j| j != src).collect();
             if cands.is_empty() {
                 continue; // left for a school outside the data set
@@ -234,13 +239,22 @@ impl Quantile {
         let mut sa = sa.clamp(0.0, pa);
         // mean = 0.1 lam (1-pa) + (pa-sa)(0.1 + 0.4 lam) + 0.725 sa, lam = 1/(a+1)
         let denom = 0.1 * (1.0 - pa) + 0.4 * (pa - sa);
-        let mut lam = if denom > 0.0 { (r - 0.1 * (pa - sa) - 0.725 * sa) / denom } else { 0.5 };
+        let mut lam = if denom > 0.0 {
+            (r - 0.1 * (pa - sa) - 0.725 * sa) / denom
+        } else {
+            0.5
+        };
         if !(0.05..=0.95).contains(&lam) {
             lam = lam.clamp(0.05, 0.95);
             // keep the mean by moving the severe share instead
-            sa = ((r - 0.1 * (1.0 - pa) * lam - pa * (0.1 + 0.4 * lam)) / (0.625 - 0.4 * lam)).clamp(0.0, pa);
+            sa = ((r - 0.1 * (1.0 - pa) * lam - pa * (0.1 + 0.4 * lam)) / (0.625 - 0.4 * lam))
+                .clamp(0.0, pa);
         }
-        Quantile { pa, sa, a: 1.0 / lam - 1.0 }
+        Quantile {
+            pa,
+            sa,
+            a: 1.0 / lam - 1.0,
+        }
     }
 
     pub fn eval(&self, u: f64) -> f64 {
@@ -298,7 +312,11 @@ const UNIT: u64 = 10;
 /// their real headcount, in units of `UNIT` pupils) and size the schools from the real school
 /// counts (at least 8 pupils a school). From 10,000 pupils every LA gets at least one unit.
 pub fn sizes(pupils: u64) -> Vec<LaSize> {
-    let n_ap = if pupils >= 5_000 { (pupils as f64 * AP_SHARE).round() as u64 } else { 0 };
+    let n_ap = if pupils >= 5_000 {
+        (pupils as f64 * AP_SHARE).round() as u64
+    } else {
+        0
+    };
     let main = pupils - n_ap;
     let units = main / UNIT;
     let mut phase_head = [0f64; 3];
@@ -319,7 +337,9 @@ pub fn sizes(pupils: u64) -> Vec<LaSize> {
         }
     }
     for ph in 0..3 {
-        let idx: Vec<usize> = (0..CELLS.len()).filter(|&i| CELLS[i].phase as usize == ph).collect();
+        let idx: Vec<usize> = (0..CELLS.len())
+            .filter(|&i| CELLS[i].phase as usize == ph)
+            .collect();
         let reserved: u64 = idx.iter().map(|&i| cell_units[i]).sum();
         let w: Vec<f64> = idx.iter().map(|&i| CELLS[i].headcount as f64).collect();
         let share = apportion(phase_units[ph].saturating_sub(reserved), &w);
@@ -329,10 +349,17 @@ pub fn sizes(pupils: u64) -> Vec<LaSize> {
     }
     let mut main_cells: Vec<u64> = cell_units.iter().map(|u| u * UNIT).collect();
     let given: u64 = main_cells.iter().sum();
-    let biggest = (0..CELLS.len()).max_by_key(|&i| CELLS[i].headcount).unwrap();
+    let biggest = (0..CELLS.len())
+        .max_by_key(|&i| CELLS[i].headcount)
+        .unwrap();
     main_cells[biggest] += main - given.min(main);
     let ap = apportion(n_ap, &la_head);
-    let mut out: Vec<LaSize> = (0..LAS.len()).map(|la| LaSize { la, ..Default::default() }).collect();
+    let mut out: Vec<LaSize> = (0..LAS.len())
+        .map(|la| LaSize {
+            la,
+            ..Default::default()
+        })
+        .collect();
     for (i, c) in CELLS.iter().enumerate() {
         let s = &mut out[c.la as usize];
         let ph = c.phase as usize;
@@ -403,7 +430,15 @@ fn nc_table(phase: u8) -> Vec<(u8, f64)> {
             t.push((NC_X, 0.2));
         }
         _ => {
-            for (y, w) in [(5, 0.1), (6, 0.2), (7, 0.5), (8, 0.7), (9, 1.0), (10, 1.3), (11, 1.5)] {
+            for (y, w) in [
+                (5, 0.1),
+                (6, 0.2),
+                (7, 0.5),
+                (8, 0.7),
+                (9, 1.0),
+                (10, 1.3),
+                (11, 1.5),
+            ] {
                 t.push((nc_of(y), w));
             }
         }
@@ -441,7 +476,11 @@ fn characteristics(rng: &mut ChaCha8Rng, phase: u8) -> u16 {
     let (cla_p, cin_p, cpp_p) = match phase {
         SPECIAL => (0.03, 0.07, 0.01),
         AP => (0.05, 0.15, 0.04),
-        _ => (0.0045 + 0.011 * sen1, 0.011 + 0.03 * fsm1 + 0.035 * sen1, 0.0025 + 0.012 * fsm1 + 0.008 * sen1),
+        _ => (
+            0.0045 + 0.011 * sen1,
+            0.011 + 0.03 * fsm1 + 0.035 * sen1,
+            0.0025 + 0.012 * fsm1 + 0.008 * sen1,
+        ),
     };
     if rng.random::<f64>() < cla_p {
         f |= flag::CLA;
@@ -516,13 +555,27 @@ pub fn plan_la(size: &LaSize, seed: u64, year: i32) -> LaPlan {
         let group = groups.len();
         group_rates.push(rates);
         group_phase.push(phase);
-        groups.push(GroupParams { auth_cum: [[0.0; 11]; 2], unauth_cum: [0.0; 4], aea_cum: [[0.0; 5]; 2] });
+        groups.push(GroupParams {
+            auth_cum: [[0.0; 11]; 2],
+            unauth_cum: [0.0; 4],
+            aea_cum: [[0.0; 5]; 2],
+        });
         let n_sch = size.schools[phase as usize] as usize;
-        let sigma = if phase == SPECIAL || phase == AP { 0.5 } else { 0.35 };
-        let w: Vec<f64> =
-            (0..n_sch).map(|_| (sigma * rng.sample::<f64, _>(StandardNormal)).exp()).collect();
+        let sigma = if phase == SPECIAL || phase == AP {
+            0.5
+        } else {
+            0.35
+        };
+        let w: Vec<f64> = (0..n_sch)
+            .map(|_| (sigma * rng.sample::<f64, _>(StandardNormal)).exp())
+            .collect();
         let extra = apportion(n - n_sch as u64, &w);
-        let label = ["Primary School", "High School", "Special School", "Pupil Referral Unit"][phase as usize];
+        let label = [
+            "Primary School",
+            "High School",
+            "Special School",
+            "Pupil Referral Unit",
+        ][phase as usize];
         let nc_tab = nc_table(phase);
         for (k, ex) in extra.iter().enumerate() {
             let school_idx = schools.len() as u32;
@@ -575,7 +628,8 @@ pub fn plan_la(size: &LaSize, seed: u64, year: i32) -> LaPlan {
                 let dob = if rng.random::<f64>() < 0.01 {
                     i32::MIN
                 } else {
-                    let lo = calendar::date32(NaiveDate::from_ymd_opt(year - age - 1, 9, 1).unwrap());
+                    let lo =
+                        calendar::date32(NaiveDate::from_ymd_opt(year - age - 1, 9, 1).unwrap());
                     let hi = calendar::date32(NaiveDate::from_ymd_opt(year - age, 8, 31).unwrap());
                     rng.random_range(lo..=hi)
                 };
@@ -620,7 +674,13 @@ pub fn plan_la(size: &LaSize, seed: u64, year: i32) -> LaPlan {
         while end < enrols.len() && schools[enrols[end].school as usize].group == g {
             end += 1;
         }
-        calibrate_group(&mut enrols[start..end], rates, phase, &mut rng, &mut groups[g]);
+        calibrate_group(
+            &mut enrols[start..end],
+            rates,
+            phase,
+            &mut rng,
+            &mut groups[g],
+        );
         start = end;
     }
 
@@ -634,8 +694,9 @@ pub fn plan_la(size: &LaSize, seed: u64, year: i32) -> LaPlan {
         }
         let s = enrols[i].school as usize;
         let g = schools[s].group;
-        let peers: Vec<usize> =
-            (0..schools.len()).filter(|&j| j != s && schools[j].group == g).collect();
+        let peers: Vec<usize> = (0..schools.len())
+            .filter(|&j| j != s && schools[j].group == g)
+            .collect();
         let m = rng.random_range(20..ndays - 20) as u16;
         let here = !peers.is_empty() && rng.random::<bool>();
         let (r_la, r_school) = (rng.random::<f64>(), rng.random::<f64>());
@@ -657,17 +718,32 @@ pub fn plan_la(size: &LaSize, seed: u64, year: i32) -> LaPlan {
         }
     }
     enrols.sort_unstable_by_key(|e| (e.school, e.id));
-    LaPlan { la, calendar: cal, schools, groups, enrols, out_moves }
+    LaPlan {
+        la,
+        calendar: cal,
+        schools,
+        groups,
+        enrols,
+        out_moves,
+    }
 }
 
 /// Set `p`, `unauth`, `late` and `aea` of one group's enrolments and its reason weights.
-fn calibrate_group(es: &mut [Enrol], rates: &Rates, phase: u8, rng: &mut ChaCha8Rng, gp: &mut GroupParams) {
+fn calibrate_group(
+    es: &mut [Enrol],
+    rates: &Rates,
+    phase: u8,
+    rng: &mut ChaCha8Rng,
+    gp: &mut GroupParams,
+) {
     let n = es.len();
     if n == 0 {
         return;
     }
-    let score: Vec<f64> =
-        es.iter().map(|e| risk_shift(e, phase) + rng.sample::<f64, _>(StandardNormal)).collect();
+    let score: Vec<f64> = es
+        .iter()
+        .map(|e| risk_shift(e, phase) + rng.sample::<f64, _>(StandardNormal))
+        .collect();
     let mut scope: Vec<usize> = (0..n).filter(|&i| nc_in_scope(es[i].nc)).collect();
     if scope.is_empty() {
         scope = (0..n).collect();
@@ -703,14 +779,21 @@ fn calibrate_group(es: &mut [Enrol], rates: &Rates, phase: u8, rng: &mut ChaCha8
         es[i].p = q.eval(u[i]) as f32;
     }
     // unauthorised share grows with absence: min(0.97, c sqrt(p / r)); solve c on the in-scope
-    let share_u = if rates.overall > 0.0 { rates.unauthorised / rates.overall } else { 0.3 };
+    let share_u = if rates.overall > 0.0 {
+        rates.unauthorised / rates.overall
+    } else {
+        0.3
+    };
     let r = rates.overall.max(1e-6);
     let frac = |c: f64, p: f64| (c * (p / r).sqrt()).min(0.97);
     let total_p: f64 = scope.iter().map(|&i| es[i].p as f64).sum();
     let (mut lo, mut hi) = (0.0f64, 50.0f64);
     for _ in 0..50 {
         let mid = 0.5 * (lo + hi);
-        let got: f64 = scope.iter().map(|&i| es[i].p as f64 * frac(mid, es[i].p as f64)).sum();
+        let got: f64 = scope
+            .iter()
+            .map(|&i| es[i].p as f64 * frac(mid, es[i].p as f64))
+            .sum();
         if got < share_u * total_p {
             lo = mid;
         } else {
@@ -729,7 +812,10 @@ fn calibrate_group(es: &mut [Enrol], rates: &Rates, phase: u8, rng: &mut ChaCha8
     let w_boost = 1.0 / (count(&[nc_of(10)]) / ns).max(0.05);
     // `H` is a legacy code (before August 2024): its tiny share goes to `C`
     let mut auth_shares = rates.auth_shares;
-    let (h, c_) = (code::AUTH.iter().position(|&c| c == code::H).unwrap(), code::AUTH.iter().position(|&c| c == code::C).unwrap());
+    let (h, c_) = (
+        code::AUTH.iter().position(|&c| c == code::H).unwrap(),
+        code::AUTH.iter().position(|&c| c == code::C).unwrap(),
+    );
     auth_shares[c_] += auth_shares[h];
     auth_shares[h] = 0.0;
     let mut auth = [[0.0; 11]; 2];
@@ -759,7 +845,13 @@ mod tests {
 
     #[test]
     fn quantile_hits_mean_and_pa() {
-        for (r, pa) in [(0.0525, 0.135), (0.0859, 0.243), (0.1288, 0.358), (0.0712, 0.2274), (0.1686, 0.3475)] {
+        for (r, pa) in [
+            (0.0525, 0.135),
+            (0.0859, 0.243),
+            (0.1288, 0.358),
+            (0.0712, 0.2274),
+            (0.1686, 0.3475),
+        ] {
             let q = Quantile::solve(r, pa, pa * 0.1);
             let n = 200_000;
             let mut mean = 0.0;
@@ -783,7 +875,10 @@ mod tests {
         let a = apportion(10, &[1.0, 1.0, 1.0]);
         assert_eq!(a.iter().sum::<u64>(), 10);
         let s = sizes(10_000);
-        assert_eq!(s.iter().map(|s| s.pupils.iter().sum::<u64>()).sum::<u64>(), 10_000);
+        assert_eq!(
+            s.iter().map(|s| s.pupils.iter().sum::<u64>()).sum::<u64>(),
+            10_000
+        );
         let ids: std::collections::HashSet<u64> = (0..100_000).map(|i| perm48(i, 12345)).collect();
         assert_eq!(ids.len(), 100_000);
     }

@@ -27,7 +27,9 @@ fn category(code: &str) -> Option<Cat> {
         "B" | "K" | "P" | "V" | "W" => Cat::Approved,
         "C" | "C1" | "C2" | "E" | "I" | "J1" | "M" | "R" | "S" | "T" => Cat::Authorised,
         "G" | "N" | "O" | "U" => Cat::Unauthorised,
-        "D" | "Q" | "X" | "Y1" | "Y2" | "Y3" | "Y4" | "Y5" | "Y6" | "Y7" | "Z" | "#" => Cat::NotPossible,
+        "D" | "Q" | "X" | "Y1" | "Y2" | "Y3" | "Y4" | "Y5" | "Y6" | "Y7" | "Z" | "#" => {
+            Cat::NotPossible
+        }
         _ => return None,
     })
 }
@@ -78,9 +80,18 @@ fn measure(ds: &Dataset) -> HashMap<(usize, String), Stats> {
     let s_urn = schools.column(0).as_primitive::<Int32Type>();
     let s_phase = schools.column(7).as_string::<i32>();
     let s_la = schools.column(3).as_string::<i32>();
-    let la_idx: HashMap<&str, usize> = LAS.iter().enumerate().map(|(i, l)| (l.new_code, i)).collect();
+    let la_idx: HashMap<&str, usize> = LAS
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.new_code, i))
+        .collect();
     let school: HashMap<i32, (String, usize)> = (0..schools.num_rows())
-        .map(|r| (s_urn.value(r), (s_phase.value(r).to_string(), la_idx[s_la.value(r)])))
+        .map(|r| {
+            (
+                s_urn.value(r),
+                (s_phase.value(r).to_string(), la_idx[s_la.value(r)]),
+            )
+        })
         .collect();
     // per partition: enrolment stats keyed by urn
     let per_part: Vec<Vec<(i32, Stats)>> = (0..ds.partitions())
@@ -109,7 +120,8 @@ fn measure(ds: &Dataset) -> HashMap<(usize, String), Stats> {
             }
             let mut out = Vec::new();
             let mut cur: Option<(i32, String, i32, Stats)> = None;
-            let flush = |cur: &mut Option<(i32, String, i32, Stats)>, out: &mut Vec<(i32, Stats)>| {
+            let flush = |cur: &mut Option<(i32, String, i32, Stats)>,
+                         out: &mut Vec<(i32, Stats)>| {
                 if let Some((urn, _, _, mut s)) = cur.take() {
                     if s.possible > 0 {
                         s.enrolments = 1;
@@ -130,14 +142,22 @@ fn measure(ds: &Dataset) -> HashMap<(usize, String), Stats> {
                     if cur.as_ref().is_none_or(|x| x.0 != urn || x.1 != id) {
                         flush(&mut cur, &mut out);
                         let a = age[&(urn, id)];
-                        let in_scope = matches!(a, Some(5..=15)) && school[&urn].0 != "alternative_provision";
-                        cur = Some((urn, id.to_string(), if in_scope { a.unwrap() } else { -1 }, Stats::default()));
+                        let in_scope =
+                            matches!(a, Some(5..=15)) && school[&urn].0 != "alternative_provision";
+                        cur = Some((
+                            urn,
+                            id.to_string(),
+                            if in_scope { a.unwrap() } else { -1 },
+                            Stats::default(),
+                        ));
                     }
                     let x = cur.as_mut().unwrap();
                     if x.2 < 0 || (x.2 == 15 && d.value(r) >= sbh) {
                         continue;
                     }
-                    match category(c.value(r)).unwrap_or_else(|| panic!("invalid code {:?}", c.value(r))) {
+                    match category(c.value(r))
+                        .unwrap_or_else(|| panic!("invalid code {:?}", c.value(r)))
+                    {
                         Cat::Present | Cat::Approved => x.3.possible += 1,
                         Cat::Authorised => {
                             x.3.possible += 1;
@@ -183,7 +203,11 @@ fn national(m: &HashMap<(usize, String), Stats>) -> Stats {
 }
 
 fn small(seed: u64) -> Dataset {
-    plan(&GenerateConfig { pupils: 3_000, seed, academic_year: 2024 })
+    plan(&GenerateConfig {
+        pupils: 3_000,
+        seed,
+        academic_year: 2024,
+    })
 }
 
 #[test]
@@ -197,7 +221,11 @@ fn schemas_match_the_store() {
     assert_eq!(b.schema(), *crate::schema::REGISTERS);
     assert_eq!(ds.partitions(), ds.pupils.len());
     assert!(ds.partitions() >= 100, "most LAs get pupils at 3,000");
-    let ds = plan(&GenerateConfig { pupils: 10_000, seed: 7, academic_year: 2024 });
+    let ds = plan(&GenerateConfig {
+        pupils: 10_000,
+        seed: 7,
+        academic_year: 2024,
+    });
     assert_eq!(ds.partitions(), 153, "every LA gets pupils from 10,000");
     let regions: std::collections::HashSet<&str> =
         (0..153).map(|i| ds.partition_info(i).region_code).collect();
@@ -217,7 +245,11 @@ fn deterministic_for_a_seed() {
     assert_eq!(a.pupils, b.pupils);
     for i in [0, 40, a.partitions() - 1] {
         assert_eq!(collect(&a, i), collect(&b, i), "partition {i}");
-        assert_ne!(collect(&a, i), collect(&c, i), "partition {i} with another seed");
+        assert_ne!(
+            collect(&a, i),
+            collect(&c, i),
+            "partition {i} with another seed"
+        );
     }
     assert_ne!(a.pupils, c.pupils);
     // whatever thread produces it
@@ -254,7 +286,12 @@ fn marks_are_valid_sorted_and_on_weekdays() {
                 assert_eq!(ay.value(r), "2024-25");
                 assert_eq!(rc.value(r), info.region_code);
                 assert_eq!(lc.value(r), info.la_code);
-                let key = (u.value(r), p.value(r).to_string(), d.value(r), s.value(r).to_string());
+                let key = (
+                    u.value(r),
+                    p.value(r).to_string(),
+                    d.value(r),
+                    s.value(r).to_string(),
+                );
                 if let Some(l) = &last {
                     assert!(*l < key, "not sorted: {l:?} then {key:?}");
                 }
@@ -315,19 +352,34 @@ fn pupils_are_consistent() {
             assert_eq!(age, want, "dob {d} for NC year {}", nc.value(r));
         }
     }
-    assert!(ids.values().all(|&n| n <= 2), "a pupil has at most two enrolments");
+    assert!(
+        ids.values().all(|&n| n <= 2),
+        "a pupil has at most two enrolments"
+    );
     let movers = ids.values().filter(|&&n| n == 2).count();
     assert!(movers > 0, "some pupils move school");
-    assert!(missing > 0 && (missing as f64) < 0.03 * rows as f64, "{missing} of {rows}");
+    assert!(
+        missing > 0 && (missing as f64) < 0.03 * rows as f64,
+        "{missing} of {rows}"
+    );
     let urns = ds.schools.column(0).as_primitive::<Int32Type>();
     assert!(urns.values().windows(2).all(|w| w[0] < w[1]));
-    assert!(urns.values().iter().all(|&u| (100_000..=999_999).contains(&u)));
+    assert!(
+        urns.values()
+            .iter()
+            .all(|&u| (100_000..=999_999).contains(&u))
+    );
 }
 
 #[test]
 fn characteristics_at_national_rates() {
-    let ds = plan(&GenerateConfig { pupils: 20_000, seed: 9, academic_year: 2024 });
-    let (mut n, mut fsm, mut k, mut e, mut cla, mut cincpp, mut f) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let ds = plan(&GenerateConfig {
+        pupils: 20_000,
+        seed: 9,
+        academic_year: 2024,
+    });
+    let (mut n, mut fsm, mut k, mut e, mut cla, mut cincpp, mut f) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for b in &ds.pupils {
         let sex = b.column(3).as_string::<i32>();
         let sen = b.column(6).as_string::<i32>();
@@ -354,7 +406,11 @@ fn characteristics_at_national_rates() {
 /// Scale S: national rates within 0.3 points, persistent absence within 1 point of England.
 #[test]
 fn calibration_at_scale_s() {
-    let ds = plan(&GenerateConfig { pupils: 10_000, seed: 2024, academic_year: 2024 });
+    let ds = plan(&GenerateConfig {
+        pupils: 10_000,
+        seed: 2024,
+        academic_year: 2024,
+    });
     let m = measure(&ds);
     let t = national(&m);
     let want = &ENGLAND[3];
@@ -384,13 +440,23 @@ fn calibration_at_scale_s() {
                 s.add(v);
             }
         }
-        eprintln!("  {phase}: overall {:.2} (want {:.2}) PA {:.1} (want {:.1})", s.overall_pct(), 100.0 * ENGLAND[k].overall, s.pa_pct(), 100.0 * ENGLAND[k].pa);
+        eprintln!(
+            "  {phase}: overall {:.2} (want {:.2}) PA {:.1} (want {:.1})",
+            s.overall_pct(),
+            100.0 * ENGLAND[k].overall,
+            s.pa_pct(),
+            100.0 * ENGLAND[k].pa
+        );
     }
 }
 
 #[test]
 fn csv_files() {
-    let ds = plan(&GenerateConfig { pupils: 1_000, seed: 1, academic_year: 2024 });
+    let ds = plan(&GenerateConfig {
+        pupils: 1_000,
+        seed: 1,
+        academic_year: 2024,
+    });
     let dir = tempfile::tempdir().unwrap();
     let sum = ds.write_csv(dir.path()).unwrap();
     assert_eq!(sum.schools, ds.schools.num_rows());
@@ -398,20 +464,32 @@ fn csv_files() {
     assert_eq!(sum.marks, ds.marks());
     assert_eq!(sum.register_files, ds.partitions());
     let s = std::fs::read_to_string(dir.path().join("schools.csv")).unwrap();
-    assert!(s.starts_with("urn,school_name,old_la_code,new_la_code,la_name,region_code,region_name,phase\n100000,"));
+    assert!(s.starts_with(
+        "urn,school_name,old_la_code,new_la_code,la_name,region_code,region_name,phase\n100000,"
+    ));
     let p = std::fs::read_to_string(dir.path().join("pupils.csv")).unwrap();
-    assert!(p.starts_with("academic_year,pupil_id,urn,nc_year,sex,date_of_birth,fsm,sen,cla,cin,cpp\n2024-25,P"));
+    assert!(p.starts_with(
+        "academic_year,pupil_id,urn,nc_year,sex,date_of_birth,fsm,sen,cla,cin,cpp\n2024-25,P"
+    ));
     assert_eq!(p.lines().count(), ds.enrolments() + 1);
     assert!(p.contains(",,"), "some empty date_of_birth");
     let info = ds.partition_info(0);
-    let r = std::fs::read_to_string(dir.path().join("registers").join(format!("{}.csv", info.la_code))).unwrap();
+    let r = std::fs::read_to_string(
+        dir.path()
+            .join("registers")
+            .join(format!("{}.csv", info.la_code)),
+    )
+    .unwrap();
     let mut lines = r.lines();
     assert_eq!(lines.next(), Some("pupil_id,urn,date,session,code"));
     let first: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(first.len(), 5);
     assert_eq!(first[2].len(), 10);
     assert_eq!(r.lines().count() as u64, info.marks + 1);
-    assert!(r.contains(",\"\\\"\n") || r.contains(",\\\n"), "PM present mark written");
+    assert!(
+        r.contains(",\"\\\"\n") || r.contains(",\\\n"),
+        "PM present mark written"
+    );
 }
 
 /// Scale L (1,000,000 pupils): every LA's overall absence within 1 point of the reference.
@@ -419,7 +497,11 @@ fn csv_files() {
 #[test]
 #[ignore]
 fn calibration_la_at_scale_l() {
-    let ds = plan(&GenerateConfig { pupils: 1_000_000, seed: 2024, academic_year: 2024 });
+    let ds = plan(&GenerateConfig {
+        pupils: 1_000_000,
+        seed: 2024,
+        academic_year: 2024,
+    });
     let m = measure(&ds);
     let t = national(&m);
     eprintln!(
@@ -457,9 +539,18 @@ fn calibration_la_at_scale_l() {
         if dp > worst_pa.0 {
             worst_pa = (dp, l.name);
         }
-        assert!(d < 1.0, "{}: overall {:.2} want {:.2}", l.name, s.overall_pct(), 100.0 * want_abs / want_pos);
+        assert!(
+            d < 1.0,
+            "{}: overall {:.2} want {:.2}",
+            l.name,
+            s.overall_pct(),
+            100.0 * want_abs / want_pos
+        );
     }
-    eprintln!("worst LA overall error {:.3} ({}), worst PA error {:.2} ({})", worst.0, worst.1, worst_pa.0, worst_pa.1);
+    eprintln!(
+        "worst LA overall error {:.3} ({}), worst PA error {:.2} ({})",
+        worst.0, worst.1, worst_pa.0, worst_pa.1
+    );
 }
 
 /// Throughput of mark generation on 1 and 2 threads.
@@ -467,12 +558,22 @@ fn calibration_la_at_scale_l() {
 #[test]
 #[ignore]
 fn throughput() {
-    let n: u64 = std::env::var("GEN_PUPILS").ok().and_then(|s| s.parse().ok()).unwrap_or(300_000);
+    let n: u64 = std::env::var("GEN_PUPILS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300_000);
     let t0 = std::time::Instant::now();
-    let ds = plan(&GenerateConfig { pupils: n, seed: 1, academic_year: 2024 });
+    let ds = plan(&GenerateConfig {
+        pupils: n,
+        seed: 1,
+        academic_year: 2024,
+    });
     eprintln!("plan {n} pupils: {:.2}s", t0.elapsed().as_secs_f64());
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let t0 = std::time::Instant::now();
         let rows: u64 = pool.install(|| {
             (0..ds.partitions())
@@ -481,6 +582,9 @@ fn throughput() {
                 .sum()
         });
         let s = t0.elapsed().as_secs_f64();
-        eprintln!("{threads} thread(s): {rows} marks in {s:.2}s = {:.1} M marks/s", rows as f64 / s / 1e6);
+        eprintln!(
+            "{threads} thread(s): {rows} marks in {s:.2}s = {:.1} M marks/s",
+            rows as f64 / s / 1e6
+        );
     }
 }

@@ -32,7 +32,11 @@ impl RowError {
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: field `{}`: {}", self.file, self.line, self.field, self.reason)
+        write!(
+            f,
+            "{}:{}: field `{}`: {}",
+            self.file, self.line, self.field, self.reason
+        )
     }
 }
 
@@ -75,7 +79,9 @@ fn invalid_message(errors: &[RowError], total: usize) -> String {
     if total > errors.len() {
         msg.push_str(&format!("\n  ... and {} more", total - errors.len()));
     }
-    msg.push_str("\n(use --reject-file FILE to load the valid rows and write the invalid ones to FILE)");
+    msg.push_str(
+        "\n(use --reject-file FILE to load the valid rows and write the invalid ones to FILE)",
+    );
     msg
 }
 

@@ -29,7 +29,8 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
         return Err("not a date in YYYY-MM-DD form".into());
     }
     let num = |r: std::ops::Range<usize>| -> u32 {
-        b[r].iter().fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0'))
+        b[r].iter()
+            .fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0'))
     };
     NaiveDate::from_ymd_opt(num(0..4) as i32, num(5..7), num(8..10))
         .ok_or_else(|| "not a valid calendar date".to_string())
@@ -49,7 +50,11 @@ pub fn is_weekend(date: NaiveDate) -> bool {
 
 /// The academic year (1 August to 31 July) a date falls in, written `2024-25`.
 pub fn academic_year_of(date: NaiveDate) -> String {
-    let start = if date.month() >= 8 { date.year() } else { date.year() - 1 };
+    let start = if date.month() >= 8 {
+        date.year()
+    } else {
+        date.year() - 1
+    };
     format_academic_year(start)
 }
 
@@ -62,13 +67,19 @@ pub fn parse_academic_year(s: &str) -> Result<i32, String> {
     let b = s.as_bytes();
     let ok = b.len() == 7
         && b[4] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit());
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || c.is_ascii_digit());
     if !ok {
         return Err("not an academic year like 2024-25".into());
     }
-    let start: i32 = s[..4].parse().map_err(|_| "not an academic year like 2024-25")?;
+    let start: i32 = s[..4]
+        .parse()
+        .map_err(|_| "not an academic year like 2024-25")?;
     if format_academic_year(start) != s {
-        return Err("not an academic year like 2024-25 (the second year must follow the first)".into());
+        return Err(
+            "not an academic year like 2024-25 (the second year must follow the first)".into(),
+        );
     }
     Ok(start)
 }
@@ -93,7 +104,10 @@ pub fn one_of(s: &str, allowed: &[&str], what: &str) -> Result<(), String> {
     if allowed.contains(&s) {
         Ok(())
     } else {
-        Err(format!("not a valid {what} (expected one of {})", allowed.join(", ")))
+        Err(format!(
+            "not a valid {what} (expected one of {})",
+            allowed.join(", ")
+        ))
     }
 }
 
@@ -111,7 +125,10 @@ pub fn parse_region_code(s: &str) -> Result<(), String> {
     if b.len() == 9 && s.starts_with("E1200000") && (b'1'..=b'9').contains(&b[8]) {
         Ok(())
     } else {
-        Err(format!("`{}` is not a region code E12000001 to E12000009", short(s)))
+        Err(format!(
+            "`{}` is not a region code E12000001 to E12000009",
+            short(s)
+        ))
     }
 }
 

@@ -134,7 +134,11 @@ impl std::fmt::Display for IngestSummary {
             writeln!(f)?;
         }
         if self.missing_marks > 0 {
-            writeln!(f, "data quality: {} mark(s) entered as `-` (no mark)", self.missing_marks)?;
+            writeln!(
+                f,
+                "data quality: {} mark(s) entered as `-` (no mark)",
+                self.missing_marks
+            )?;
         }
         let rows = self.schools.rows_read + self.pupils.rows_read + self.registers.rows_read;
         write!(
@@ -179,7 +183,10 @@ struct Inputs {
 async fn inputs(store: &Store, table: Table, paths: &[PathBuf]) -> Result<Inputs, IngestError> {
     let files = expand(paths)?;
     if files.is_empty() {
-        return Ok(Inputs { load: vec![], skipped: 0 });
+        return Ok(Inputs {
+            load: vec![],
+            skipped: 0,
+        });
     }
     let loaded = store.loaded_files(table).await?;
     let mut seen = HashSet::new();
@@ -280,7 +287,15 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
         .par_iter()
         .enumerate()
         .map(|(i, file)| {
-            stage_register_file(i as i32, file, &staging.path, &schools, &enrolments, keep_rejects, &bar)
+            stage_register_file(
+                i as i32,
+                file,
+                &staging.path,
+                &schools,
+                &enrolments,
+                keep_rejects,
+                &bar,
+            )
         })
         .collect();
     let mut staged_files = Vec::new();
@@ -383,7 +398,8 @@ impl StagingDir {
             let _ = std::fs::remove_dir_all(&root);
         }
         let path = root.join(format!("ingest-{}", std::process::id()));
-        std::fs::create_dir_all(&path).map_err(|e| IngestError::io(&path.display().to_string(), e))?;
+        std::fs::create_dir_all(&path)
+            .map_err(|e| IngestError::io(&path.display().to_string(), e))?;
         Ok(Self { path })
     }
 }
@@ -420,7 +436,8 @@ fn stage_register_file(
     let mut problems = Problems::new(keep_rejects);
     let mut rows = RegisterRows::new(src);
     let out_path = staging.join(format!("{src:06}.parquet"));
-    let out = File::create(&out_path).map_err(|e| IngestError::io(&out_path.display().to_string(), e))?;
+    let out =
+        File::create(&out_path).map_err(|e| IngestError::io(&out_path.display().to_string(), e))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::LZ4_RAW)
         .build();
@@ -428,23 +445,32 @@ fn stage_register_file(
         .map_err(|e| IngestError::DataFusion(e.into()))?;
     let mut rows_read = 0u64;
     let mut write_error = None;
-    read_records(file, &REGISTER_COLUMNS, &mut problems, |line, f, problems| {
-        rows_read += 1;
-        rows.push(&file.display, line, f, schools, enrolments, problems);
-        if rows.pending() >= STAGING_BATCH_ROWS
-            && write_error.is_none()
-            && let Err(e) = writer.write(&rows.flush())
-        {
-            write_error = Some(e);
-        }
-    })?;
+    read_records(
+        file,
+        &REGISTER_COLUMNS,
+        &mut problems,
+        |line, f, problems| {
+            rows_read += 1;
+            rows.push(&file.display, line, f, schools, enrolments, problems);
+            if rows.pending() >= STAGING_BATCH_ROWS
+                && write_error.is_none()
+                && let Err(e) = writer.write(&rows.flush())
+            {
+                write_error = Some(e);
+            }
+        },
+    )?;
     if let Some(e) = write_error {
         return Err(IngestError::DataFusion(e.into()));
     }
     if rows.pending() > 0 {
-        writer.write(&rows.flush()).map_err(|e| IngestError::DataFusion(e.into()))?;
+        writer
+            .write(&rows.flush())
+            .map_err(|e| IngestError::DataFusion(e.into()))?;
     }
-    writer.close().map_err(|e| IngestError::DataFusion(e.into()))?;
+    writer
+        .close()
+        .map_err(|e| IngestError::DataFusion(e.into()))?;
     bar.inc(file.bytes);
     Ok(StagedFile {
         rows_read,
@@ -720,12 +746,17 @@ fn register_record(key: &(String, i32, i32, String), code: &str) -> String {
 
 fn write_rejects(path: &Path, problems: &Problems) -> Result<(), IngestError> {
     let display = path.display().to_string();
-    let mut out = std::io::BufWriter::new(File::create(path).map_err(|e| IngestError::io(&display, e))?);
+    let mut out =
+        std::io::BufWriter::new(File::create(path).map_err(|e| IngestError::io(&display, e))?);
     let mut write = || -> std::io::Result<()> {
         writeln!(out, "file,line,field,reason,record")?;
         for (e, raw) in &problems.rejects {
             let line = e.line.to_string();
-            writeln!(out, "{}", csv_line(&[&e.file, &line, &e.field, &e.reason, raw]))?;
+            writeln!(
+                out,
+                "{}",
+                csv_line(&[&e.file, &line, &e.field, &e.reason, raw])
+            )?;
         }
         out.flush()
     };
@@ -824,7 +855,16 @@ async fn write_schools(
         "SELECT {columns} FROM schools WHERE urn NOT IN (SELECT urn FROM ingest_schools)
          UNION ALL SELECT {columns} FROM ingest_schools ORDER BY urn"
     );
-    commit(store, ctx, Table::Schools, &sql, SaveMode::Overwrite, None, hashes).await?;
+    commit(
+        store,
+        ctx,
+        Table::Schools,
+        &sql,
+        SaveMode::Overwrite,
+        None,
+        hashes,
+    )
+    .await?;
     summary.partitions = 1;
     Ok(())
 }
@@ -837,7 +877,8 @@ async fn write_pupils(
     summary: &mut TableSummary,
 ) -> Result<(), IngestError> {
     register_batches(ctx, "ingest_pupils", batches)?;
-    let same_key = "n.academic_year = p.academic_year AND n.pupil_id = p.pupil_id AND n.urn = p.urn";
+    let same_key =
+        "n.academic_year = p.academic_year AND n.pupil_id = p.pupil_id AND n.urn = p.urn";
     let replaced = count(
         ctx,
         &format!("SELECT count(*) FROM ingest_pupils n JOIN pupils p ON {same_key}"),
@@ -892,7 +933,10 @@ async fn write_pupils(
     );
     let exists = store.load(Table::Pupils).await?.is_some();
     let (mode, predicate) = if exists {
-        (SaveMode::Overwrite, Some(format!("academic_year IN ({year_list})")))
+        (
+            SaveMode::Overwrite,
+            Some(format!("academic_year IN ({year_list})")),
+        )
     } else {
         (SaveMode::Append, None)
     };
@@ -953,10 +997,20 @@ async fn write_registers(
         .map(|f| format!("\"{}\"", f.name()))
         .collect::<Vec<_>>()
         .join(", ");
-    let order = "ORDER BY academic_year, region_code, la_code, urn, pupil_id, \"date\", \"session\"";
+    let order =
+        "ORDER BY academic_year, region_code, la_code, urn, pupil_id, \"date\", \"session\"";
     if plan.overlapping == 0 {
         let sql = format!("SELECT {columns} FROM ingest_kept {order}");
-        commit(store, ctx, Table::Registers, &sql, SaveMode::Append, None, hashes).await
+        commit(
+            store,
+            ctx,
+            Table::Registers,
+            &sql,
+            SaveMode::Append,
+            None,
+            hashes,
+        )
+        .await
     } else {
         // Rewrite the touched partitions: stored marks not superseded, plus the new marks.
         let filter = partition_filter("r.", touched);

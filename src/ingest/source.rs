@@ -29,12 +29,17 @@ impl InputFile {
     pub fn open(path: &Path) -> Result<Self, IngestError> {
         let display = path.display().to_string();
         let file = File::open(path).map_err(|e| IngestError::io(&display, e))?;
-        let bytes = file.metadata().map_err(|e| IngestError::io(&display, e))?.len();
+        let bytes = file
+            .metadata()
+            .map_err(|e| IngestError::io(&display, e))?
+            .len();
         let mut hasher = Sha256::new();
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut buf = vec![0u8; 1 << 20];
         loop {
-            let n = reader.read(&mut buf).map_err(|e| IngestError::io(&display, e))?;
+            let n = reader
+                .read(&mut buf)
+                .map_err(|e| IngestError::io(&display, e))?;
             if n == 0 {
                 break;
             }
@@ -99,7 +104,12 @@ pub fn read_records(
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
             let line = e.position().map(|p| p.line()).unwrap_or(0);
-            IngestError::Header(RowError::new(&file.display, line, "-", format!("unreadable CSV: {e}")))
+            IngestError::Header(RowError::new(
+                &file.display,
+                line,
+                "-",
+                format!("unreadable CSV: {e}"),
+            ))
         })?;
         if !more {
             break;
@@ -114,7 +124,12 @@ pub fn read_records(
                     field = field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field);
                 }
                 let name = std::str::from_utf8(field).map_err(|_| {
-                    IngestError::Header(RowError::new(&file.display, line, "header", "bytes that are not UTF-8"))
+                    IngestError::Header(RowError::new(
+                        &file.display,
+                        line,
+                        "header",
+                        "bytes that are not UTF-8",
+                    ))
                 })?;
                 header.push(name.trim().to_string());
             }
@@ -245,9 +260,15 @@ fn read_parquet(
 ) -> Result<(), IngestError> {
     let handle = File::open(&file.path).map_err(|e| IngestError::io(&file.display, e))?;
     let parquet_error = |e: &dyn std::fmt::Display| {
-        IngestError::Header(RowError::new(&file.display, 0, "-", format!("unreadable Parquet: {e}")))
+        IngestError::Header(RowError::new(
+            &file.display,
+            0,
+            "-",
+            format!("unreadable Parquet: {e}"),
+        ))
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|e| parquet_error(&e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|e| parquet_error(&e))?;
     let header: Vec<String> = builder
         .schema()
         .fields()
@@ -255,7 +276,10 @@ fn read_parquet(
         .map(|f| f.name().clone())
         .collect();
     header_positions(&file.display, 0, &header, columns)?;
-    let reader = builder.with_batch_size(8192).build().map_err(|e| parquet_error(&e))?;
+    let reader = builder
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| parquet_error(&e))?;
     let positions: Vec<usize> = (0..columns.len()).collect();
     let mut row = 0u64;
     for batch in reader {
@@ -264,7 +288,12 @@ fn read_parquet(
         for column in columns {
             let array = batch.column_by_name(column).expect("checked above");
             let as_text = cast(array, &DataType::Utf8).map_err(|e| {
-                IngestError::Header(RowError::new(&file.display, 0, column, format!("incompatible type: {e}")))
+                IngestError::Header(RowError::new(
+                    &file.display,
+                    0,
+                    column,
+                    format!("incompatible type: {e}"),
+                ))
             })?;
             arrays.push(as_text);
         }

@@ -82,7 +82,9 @@ impl SchoolRows {
             (4, non_empty),
             (5, parse_region_code),
             (6, non_empty),
-            (7, |s| one_of(s, &PHASES, "phase").map_err(|e| format!("`{}` is {e}", short(s)))),
+            (7, |s| {
+                one_of(s, &PHASES, "phase").map_err(|e| format!("`{}` is {e}", short(s)))
+            }),
         ];
         for (i, check) in checks {
             if let Err(r) = check(f.get(i)) {
@@ -112,9 +114,9 @@ impl SchoolRows {
             datafusion::arrow::array::Int32Array::from(self.urns.clone()),
         )];
         for column in &self.text {
-            columns.push(Arc::new(datafusion::arrow::array::StringArray::from_iter_values(
-                column.iter(),
-            )));
+            columns.push(Arc::new(
+                datafusion::arrow::array::StringArray::from_iter_values(column.iter()),
+            ));
         }
         RecordBatch::try_new(schema::SCHOOLS.clone(), columns).expect("schools schema")
     }
@@ -361,7 +363,11 @@ impl RegisterRows {
         };
         let session = f.get(3);
         if session != "AM" && session != "PM" {
-            return fail(problems, "session", format!("`{}` is not AM or PM", short(session)));
+            return fail(
+                problems,
+                "session",
+                format!("`{}` is not AM or PM", short(session)),
+            );
         }
         let code = f.get(4);
         if code == attendance_udfs::codes::NO_MARK {
@@ -370,7 +376,10 @@ impl RegisterRows {
             return fail(
                 problems,
                 "code",
-                format!("`{}` is not a DfE attendance code (codes are case-sensitive)", short(code)),
+                format!(
+                    "`{}` is not a DfE attendance code (codes are case-sensitive)",
+                    short(code)
+                ),
             );
         }
         let days = date32(date);
@@ -430,7 +439,10 @@ impl RegisterRows {
             Arc::new(self.academic_year.finish()),
             Arc::new(self.region_code.finish()),
             Arc::new(self.la_code.finish()),
-            Arc::new(datafusion::arrow::array::Int32Array::from(vec![self.src; n])),
+            Arc::new(datafusion::arrow::array::Int32Array::from(vec![
+                self.src;
+                n
+            ])),
             Arc::new(self.line.finish()),
         ];
         RecordBatch::try_new(staging_schema(), columns).expect("staging schema")

@@ -77,14 +77,18 @@ impl Fixture {
     }
 
     pub async fn ingest(&self, options: &IngestOptions) -> Result<IngestSummary, String> {
-        ingest(&self.store(), options).await.map_err(|e| e.to_string())
+        ingest(&self.store(), options)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// The standard fixture, loaded.
     pub async fn loaded() -> Self {
         let f = Self::new();
         let registers = f.file("registers.csv", REGISTERS);
-        f.ingest(&f.options(&[&registers])).await.expect("fixture loads");
+        f.ingest(&f.options(&[&registers]))
+            .await
+            .expect("fixture loads");
         f
     }
 
@@ -95,7 +99,9 @@ impl Fixture {
 }
 
 pub async fn query_store(store: &Store, sql: &str) -> String {
-    let (ctx, _) = session(store, &SessionOptions::default()).await.expect("session");
+    let (ctx, _) = session(store, &SessionOptions::default())
+        .await
+        .expect("session");
     let batches = ctx
         .sql(sql)
         .await

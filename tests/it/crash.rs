@@ -20,7 +20,10 @@ fn registers(pupils: usize, days: usize) -> (String, usize) {
         let mut date = start;
         let mut weekdays = 0;
         while weekdays < days {
-            if !matches!(chrono::Datelike::weekday(&date), chrono::Weekday::Sat | chrono::Weekday::Sun) {
+            if !matches!(
+                chrono::Datelike::weekday(&date),
+                chrono::Weekday::Sat | chrono::Weekday::Sun
+            ) {
                 for (s, session) in ["AM", "PM"].into_iter().enumerate() {
                     let code = if (p + 2 * weekdays + s) % 7 == 0 {
                         "I"
@@ -41,17 +44,21 @@ fn registers(pupils: usize, days: usize) -> (String, usize) {
 }
 
 fn pupils(pupils: usize) -> String {
-    let mut csv = String::from("academic_year,pupil_id,urn,nc_year,sex,date_of_birth,fsm,sen,cla,cin,cpp\n");
+    let mut csv =
+        String::from("academic_year,pupil_id,urn,nc_year,sex,date_of_birth,fsm,sen,cla,cin,cpp\n");
     for p in 0..pupils {
         let urn = if p % 2 == 0 { 100001 } else { 100002 };
-        csv.push_str(&format!("2024-25,K{p},{urn},5,M,,false,N,false,false,false\n"));
+        csv.push_str(&format!(
+            "2024-25,K{p},{urn},5,M,,false,N,false,false,false\n"
+        ));
     }
     csv
 }
 
 async fn state(f: &Fixture) -> (String, String) {
     (
-        f.query("SELECT count(*) AS n, count(DISTINCT pupil_id) AS p FROM registers").await,
+        f.query("SELECT count(*) AS n, count(DISTINCT pupil_id) AS p FROM registers")
+            .await,
         f.query("SELECT count(*) AS n FROM pupils").await,
     )
 }
@@ -65,8 +72,14 @@ async fn killed_ingest_leaves_before_or_after() {
     let first = f.file("first.csv", &first);
     let run = |files: &[&std::path::Path]| {
         let mut cmd = Command::new(BIN);
-        cmd.arg("ingest").arg("--data").arg(f.data_dir()).arg("--no-summarise");
-        cmd.arg("--schools").arg(&schools).arg("--pupils").arg(&pupils_file);
+        cmd.arg("ingest")
+            .arg("--data")
+            .arg(f.data_dir())
+            .arg("--no-summarise");
+        cmd.arg("--schools")
+            .arg(&schools)
+            .arg("--pupils")
+            .arg(&pupils_file);
         for file in files {
             cmd.arg("--registers").arg(file);
         }
@@ -100,11 +113,17 @@ async fn killed_ingest_leaves_before_or_after() {
         );
         break;
     }
-    assert!(saw_before, "no kill landed before the commit; make the load larger");
+    assert!(
+        saw_before,
+        "no kill landed before the commit; make the load larger"
+    );
     // Running the same ingest again completes it.
     assert!(run(&[&first, &second]).status().unwrap().success());
     let done = state(&f).await;
     assert!(done.0.contains(&format!("| {after_n} ")), "{}", done.0);
     assert!(done.0.contains("| 300 "), "{}", done.0);
-    assert!(!f.data_dir().join("_staging").exists(), "staging left behind");
+    assert!(
+        !f.data_dir().join("_staging").exists(),
+        "staging left behind"
+    );
 }

@@ -167,7 +167,12 @@ struct Output {
 impl Output {
     fn read(path: &Path) -> Self {
         let mut reader = csv::Reader::from_path(path).unwrap();
-        let header = reader.headers().unwrap().iter().map(str::to_string).collect();
+        let header = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect();
         let rows = reader
             .records()
             .map(|r| r.unwrap().iter().map(str::to_string).collect())
@@ -186,13 +191,22 @@ impl Output {
                     .zip(r.iter().cloned())
                     .collect::<HashMap<_, _>>()
             })
-            .filter(|r| filter.iter().all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v)))
+            .filter(|r| {
+                filter
+                    .iter()
+                    .all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v))
+            })
             .collect()
     }
 
     fn one(&self, filter: &[(&str, &str)]) -> HashMap<String, String> {
         let found = self.find(filter);
-        assert_eq!(found.len(), 1, "expected one row for {filter:?}, found {}", found.len());
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one row for {filter:?}, found {}",
+            found.len()
+        );
         found.into_iter().next().unwrap()
     }
 }
@@ -200,8 +214,12 @@ impl Output {
 /// Checks integer cells exactly and percentages to 1e-9.
 fn check(row: &HashMap<String, String>, expected: &[(&str, f64)]) {
     for (column, value) in expected {
-        let cell = row.get(*column).unwrap_or_else(|| panic!("no column {column}"));
-        let got: f64 = cell.parse().unwrap_or_else(|_| panic!("{column} = `{cell}`"));
+        let cell = row
+            .get(*column)
+            .unwrap_or_else(|| panic!("no column {column}"));
+        let got: f64 = cell
+            .parse()
+            .unwrap_or_else(|_| panic!("{column} = `{cell}`"));
         assert!(
             (got - value).abs() < 1e-9,
             "{column}: expected {value}, got {cell} in {row:?}"
@@ -243,7 +261,9 @@ async fn hand_worked_fixture() {
     let geo = Output::read(&out.join("absence_rates_by_geographic_level.csv"));
     assert_eq!(
         geo.header.join(","),
-        format!("time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,old_la_code,new_la_code,la_name,education_phase,{COLUMNS}")
+        format!(
+            "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,old_la_code,new_la_code,la_name,education_phase,{COLUMNS}"
+        )
     );
     // 5 periods x (National + Regional + 2 LAs... each LA has one phase) :
     // National and Regional: primary, secondary, Total (3 rows each); LA 801: primary + Total;
@@ -307,7 +327,14 @@ async fn hand_worked_fixture() {
     assert_eq!(regional["region_code"], "E12000009");
     assert_eq!(regional["region_name"], "South West");
     assert_eq!(regional["old_la_code"], "");
-    check(&regional, &[("enrolments", 12.0), ("sess_possible", 418.0), ("sess_overall", 62.0)]);
+    check(
+        &regional,
+        &[
+            ("enrolments", 12.0),
+            ("sess_possible", 418.0),
+            ("sess_overall", 62.0),
+        ],
+    );
 
     // LA 801, primary = school A only (C too small, D alternative provision): 6 enrolments,
     // possible 198 (A1-A4 40 each, A5 28, M@A 10), authorised 16 (A2 4, A4 10, M@A 2), unauthorised 13 (A3 10, A4 3);
@@ -439,13 +466,29 @@ async fn hand_worked_fixture() {
     // Schools: A and B only, one row per period with their own phase.
     let schools = Output::read(&out.join("absence_rates_by_school.csv"));
     assert_eq!(schools.rows.len(), 10);
-    let a = schools.one(&[("time_identifier", "Academic year"), ("school_urn", "100001")]);
+    let a = schools.one(&[
+        ("time_identifier", "Academic year"),
+        ("school_urn", "100001"),
+    ]);
     assert_eq!(a["geographic_level"], "School");
     assert_eq!(a["school_name"], "School A");
     assert_eq!(a["education_phase"], "State-funded primary");
-    check(&a, &[("num_schools", 1.0), ("enrolments", 6.0), ("sess_possible", 198.0)]);
-    assert!(schools.find(&[("school_urn", "100003")]).is_empty(), "school C is too small");
-    assert!(schools.find(&[("school_urn", "100004")]).is_empty(), "school D is AP");
+    check(
+        &a,
+        &[
+            ("num_schools", 1.0),
+            ("enrolments", 6.0),
+            ("sess_possible", 198.0),
+        ],
+    );
+    assert!(
+        schools.find(&[("school_urn", "100003")]).is_empty(),
+        "school C is too small"
+    );
+    assert!(
+        schools.find(&[("school_urn", "100004")]).is_empty(),
+        "school D is AP"
+    );
 
     // Characteristics, Academic year, England, Total phase.
     let chars = Output::read(&out.join("absence_by_characteristic.csv"));
@@ -458,55 +501,125 @@ async fn hand_worked_fixture() {
             ("breakdown", breakdown),
         ])
     };
-    check(&cohort("Total", "Total"), &[("enrolments", 12.0), ("sess_possible", 418.0)]);
+    check(
+        &cohort("Total", "Total"),
+        &[("enrolments", 12.0), ("sess_possible", 418.0)],
+    );
     // Male: A2, A4, M@A, M@B, B1, B3, B5: possible 40+40+10+30+40+40+30 = 230, overall
     // 4+13+2+4+10+10+6 = 49, all 7 persistent.
     check(
         &cohort("Sex", "Male"),
-        &[("enrolments", 7.0), ("sess_possible", 230.0), ("sess_overall", 49.0), ("enrolments_pa_10_exact", 7.0)],
+        &[
+            ("enrolments", 7.0),
+            ("sess_possible", 230.0),
+            ("sess_overall", 49.0),
+            ("enrolments_pa_10_exact", 7.0),
+        ],
     );
     check(
         &cohort("Sex", "Female"),
         // A1 40, A3 40, A5 28, B2 40, B4 40
-        &[("enrolments", 5.0), ("sess_possible", 188.0), ("sess_overall", 13.0), ("enrolments_pa_10_exact", 1.0)],
+        &[
+            ("enrolments", 5.0),
+            ("sess_possible", 188.0),
+            ("sess_overall", 13.0),
+            ("enrolments_pa_10_exact", 1.0),
+        ],
     );
     // FSM: A1, B1, B3.
     check(
         &cohort("FSM", "FSM eligible"),
-        &[("enrolments", 3.0), ("sess_possible", 120.0), ("sess_overall", 20.0), ("enrolments_pa_10_exact", 2.0)],
+        &[
+            ("enrolments", 3.0),
+            ("sess_possible", 120.0),
+            ("sess_overall", 20.0),
+            ("enrolments_pa_10_exact", 2.0),
+        ],
     );
-    check(&cohort("FSM", "Not FSM eligible"), &[("enrolments", 9.0), ("sess_overall", 42.0)]);
+    check(
+        &cohort("FSM", "Not FSM eligible"),
+        &[("enrolments", 9.0), ("sess_overall", 42.0)],
+    );
     // SEN: A3 EHC plan; A2 and B3 SEN support.
-    check(&cohort("SEN provision", "EHC plan"), &[("enrolments", 1.0), ("sess_overall", 10.0)]);
+    check(
+        &cohort("SEN provision", "EHC plan"),
+        &[("enrolments", 1.0), ("sess_overall", 10.0)],
+    );
     check(
         &cohort("SEN provision", "SEN support"),
-        &[("enrolments", 2.0), ("sess_possible", 80.0), ("sess_overall", 14.0), ("enrolments_pa_10_exact", 2.0)],
+        &[
+            ("enrolments", 2.0),
+            ("sess_possible", 80.0),
+            ("sess_overall", 14.0),
+            ("enrolments_pa_10_exact", 2.0),
+        ],
     );
-    check(&cohort("SEN provision", "No SEN"), &[("enrolments", 9.0), ("enrolments_pa_10_exact", 5.0)]);
-    check(&cohort("Looked after", "Looked after"), &[("enrolments", 1.0), ("enrolments_pa_10_exact", 1.0)]);
+    check(
+        &cohort("SEN provision", "No SEN"),
+        &[("enrolments", 9.0), ("enrolments_pa_10_exact", 5.0)],
+    );
+    check(
+        &cohort("Looked after", "Looked after"),
+        &[("enrolments", 1.0), ("enrolments_pa_10_exact", 1.0)],
+    );
     // CIN or CPP: A4 (CIN), A5 (CPP): possible 40 + 28, overall 13.
     check(
         &cohort("CIN or CPP", "CIN or CPP"),
-        &[("enrolments", 2.0), ("sess_possible", 68.0), ("sess_overall", 13.0), ("enrolments_pa_10_exact", 1.0)],
+        &[
+            ("enrolments", 2.0),
+            ("sess_possible", 68.0),
+            ("sess_overall", 13.0),
+            ("enrolments_pa_10_exact", 1.0),
+        ],
     );
     // Key stages: KS2 = A1-A5; KS3 = M@A, M@B, B1, B2, B3 (2 schools); KS4 = B4, B5.
     check(
         &cohort("Key stage", "KS2"),
-        &[("num_schools", 1.0), ("enrolments", 5.0), ("sess_possible", 188.0), ("sess_overall", 27.0), ("enrolments_pa_10_exact", 3.0)],
+        &[
+            ("num_schools", 1.0),
+            ("enrolments", 5.0),
+            ("sess_possible", 188.0),
+            ("sess_overall", 27.0),
+            ("enrolments_pa_10_exact", 3.0),
+        ],
     );
     check(
         &cohort("Key stage", "KS3"),
-        &[("num_schools", 2.0), ("enrolments", 5.0), ("sess_possible", 160.0), ("sess_overall", 27.0), ("enrolments_pa_10_exact", 4.0)],
+        &[
+            ("num_schools", 2.0),
+            ("enrolments", 5.0),
+            ("sess_possible", 160.0),
+            ("sess_overall", 27.0),
+            ("enrolments_pa_10_exact", 4.0),
+        ],
     );
     check(
         &cohort("Key stage", "KS4"),
-        &[("enrolments", 2.0), ("sess_possible", 70.0), ("sess_overall", 8.0), ("enrolments_pa_10_exact", 1.0)],
+        &[
+            ("enrolments", 2.0),
+            ("sess_possible", 70.0),
+            ("sess_overall", 8.0),
+            ("enrolments_pa_10_exact", 1.0),
+        ],
     );
-    assert!(chars.find(&[("breakdown", "KS1")]).is_empty(), "no KS1 pupils");
-    check(&cohort("NC year", "Year 3"), &[("enrolments", 2.0), ("sess_possible", 68.0)]);
-    check(&cohort("NC year", "Year 7"), &[("enrolments", 3.0), ("num_schools", 2.0)]);
+    assert!(
+        chars.find(&[("breakdown", "KS1")]).is_empty(),
+        "no KS1 pupils"
+    );
+    check(
+        &cohort("NC year", "Year 3"),
+        &[("enrolments", 2.0), ("sess_possible", 68.0)],
+    );
+    check(
+        &cohort("NC year", "Year 7"),
+        &[("enrolments", 3.0), ("num_schools", 2.0)],
+    );
     assert!(chars.find(&[("breakdown", "Year R")]).is_empty());
-    assert!(chars.find(&[("geographic_level", "Local authority")]).is_empty());
+    assert!(
+        chars
+            .find(&[("geographic_level", "Local authority")])
+            .is_empty()
+    );
 
     // Bands, Academic year, England, Total: not PA A1, A5, B2, B4 (4); 80-90% A2 (10%),
     // M@A (20%), B5 (20%), M@B (13.3%) (4); 70-80% A3, B1, B3 (25% each) (3); 60-70% A4 (32.5%).
@@ -524,11 +637,26 @@ async fn hand_worked_fixture() {
             ("band", b),
         ])
     };
-    check(&band("not persistently absent")[0], &[("enrolments", 4.0), ("enrolments_percent", 400.0 / 12.0)]);
-    check(&band("80% to 90% attendance")[0], &[("enrolments", 4.0), ("enrolments_percent", 400.0 / 12.0)]);
-    check(&band("70% to 80% attendance")[0], &[("enrolments", 3.0), ("enrolments_percent", 25.0)]);
-    check(&band("60% to 70% attendance")[0], &[("enrolments", 1.0), ("enrolments_percent", 100.0 / 12.0)]);
-    assert!(band("50% to 60% attendance").is_empty(), "no rows for empty bands");
+    check(
+        &band("not persistently absent")[0],
+        &[("enrolments", 4.0), ("enrolments_percent", 400.0 / 12.0)],
+    );
+    check(
+        &band("80% to 90% attendance")[0],
+        &[("enrolments", 4.0), ("enrolments_percent", 400.0 / 12.0)],
+    );
+    check(
+        &band("70% to 80% attendance")[0],
+        &[("enrolments", 3.0), ("enrolments_percent", 25.0)],
+    );
+    check(
+        &band("60% to 70% attendance")[0],
+        &[("enrolments", 1.0), ("enrolments_percent", 100.0 / 12.0)],
+    );
+    assert!(
+        band("50% to 60% attendance").is_empty(),
+        "no rows for empty bands"
+    );
     assert!(band("severe: 50% or less attendance").is_empty());
     // Autumn has severe absentees: A3 (100%) and B3 (50% exactly).
     let autumn_severe = bands.one(&[
@@ -538,7 +666,10 @@ async fn hand_worked_fixture() {
         ("breakdown_topic", "Total"),
         ("band", "severe: 50% or less attendance"),
     ]);
-    check(&autumn_severe, &[("enrolments", 2.0), ("enrolments_percent", 20.0)]);
+    check(
+        &autumn_severe,
+        &[("enrolments", 2.0), ("enrolments_percent", 20.0)],
+    );
     // LA 801 primary, year: A1 and A5 not persistently absent.
     let la_band = bands.one(&[
         ("time_identifier", "Academic year"),
@@ -548,14 +679,20 @@ async fn hand_worked_fixture() {
         ("band", "not persistently absent"),
     ]);
     assert_eq!(la_band["geographic_level"], "Local authority");
-    check(&la_band, &[("enrolments", 2.0), ("enrolments_percent", 200.0 / 6.0)]);
+    check(
+        &la_band,
+        &[("enrolments", 2.0), ("enrolments_percent", 200.0 / 6.0)],
+    );
 }
 
 #[tokio::test]
 async fn suppression_hides_small_and_school_rows() {
     let (_f, out) = run_fixture(true).await;
     let schools = Output::read(&out.join("absence_rates_by_school.csv"));
-    let a = schools.one(&[("time_identifier", "Academic year"), ("school_urn", "100001")]);
+    let a = schools.one(&[
+        ("time_identifier", "Academic year"),
+        ("school_urn", "100001"),
+    ]);
     assert_eq!(a["school_name"], "School A");
     for column in COLUMNS.split(',') {
         assert_eq!(a[column], "c", "{column} of a school row is suppressed");
@@ -569,7 +706,13 @@ async fn suppression_hides_small_and_school_rows() {
         ("breakdown_topic", "Total"),
         ("band", "not persistently absent"),
     ]);
-    assert_eq!((small["enrolments"].as_str(), small["enrolments_percent"].as_str()), ("c", "c"));
+    assert_eq!(
+        (
+            small["enrolments"].as_str(),
+            small["enrolments_percent"].as_str()
+        ),
+        ("c", "c")
+    );
     // National rows are never suppressed, even with 1 enrolment (60-70% band).
     let national = bands.one(&[
         ("time_identifier", "Academic year"),

@@ -8,7 +8,10 @@ use crate::common::*;
 /// A snapshot of all three tables, to check that a failed ingest changed nothing.
 async fn snapshot(f: &Fixture) -> String {
     let mut s = all_marks(&f.store()).await;
-    s.push_str(&f.query("SELECT * FROM pupils ORDER BY academic_year, urn, pupil_id").await);
+    s.push_str(
+        &f.query("SELECT * FROM pupils ORDER BY academic_year, urn, pupil_id")
+            .await,
+    );
     s.push_str(&f.query("SELECT * FROM schools ORDER BY urn").await);
     s
 }
@@ -21,48 +24,226 @@ enum Kind {
 
 /// Each invalid-input rule: the bad file, and the `line: field` its error must name.
 fn cases() -> Vec<(&'static str, Kind, String, &'static str)> {
-    let reg = |rows: &str| format!("pupil_id,urn,date,session,code\nP1,100001,2024-09-03,AM,/\n{rows}\n");
+    let reg =
+        |rows: &str| format!("pupil_id,urn,date,session,code\nP1,100001,2024-09-03,AM,/\n{rows}\n");
     let pup = |rows: &str| {
-        format!("academic_year,pupil_id,urn,nc_year,sex,date_of_birth,fsm,sen,cla,cin,cpp\n2024-25,P9,100001,4,F,,false,N,false,false,false\n{rows}\n")
+        format!(
+            "academic_year,pupil_id,urn,nc_year,sex,date_of_birth,fsm,sen,cla,cin,cpp\n2024-25,P9,100001,4,F,,false,N,false,false,false\n{rows}\n"
+        )
     };
     let sch = |rows: &str| {
-        format!("urn,school_name,old_la_code,new_la_code,la_name,region_code,region_name,phase\n100009,Gamma,801,E06000023,Bristol,E12000009,South West,special\n{rows}\n")
+        format!(
+            "urn,school_name,old_la_code,new_la_code,la_name,region_code,region_name,phase\n100009,Gamma,801,E06000023,Bristol,E12000009,South West,special\n{rows}\n"
+        )
     };
     vec![
-        ("unknown code", Kind::Registers, reg("P1,100001,2024-09-03,PM,Q9"), "3: field `code`"),
-        ("empty code", Kind::Registers, reg("P1,100001,2024-09-03,PM,"), "3: field `code`"),
-        ("lower-case code", Kind::Registers, reg("P1,100001,2024-09-03,PM,i"), "3: field `code`"),
-        ("unparsable date", Kind::Registers, reg("P1,100001,2024-13-03,PM,/"), "3: field `date`"),
-        ("date in another form", Kind::Registers, reg("P1,100001,03/09/2024,PM,/"), "3: field `date`"),
-        ("unparsable integer", Kind::Registers, reg("P1,10000x,2024-09-03,PM,/"), "3: field `urn`"),
-        ("bad session", Kind::Registers, reg("P1,100001,2024-09-03,EV,/"), "3: field `session`"),
-        ("pupil not enrolled there", Kind::Registers, reg("P3,100001,2024-09-03,PM,/"), "3: field `pupil_id`"),
-        ("pupil not enrolled that year", Kind::Registers, reg("P1,100001,2025-09-03,PM,/"), "3: field `pupil_id`"),
-        ("school not in schools", Kind::Registers, reg("P1,999999,2024-09-03,PM,/"), "3: field `urn`"),
-        ("two marks in one file", Kind::Registers, reg("P1,100001,2024-09-03,AM,I"), "3: field `session`"),
-        ("conflict with stored mark", Kind::Registers, reg("P1,100001,2024-09-02,AM,N"), "3: field `code`"),
-        ("Saturday", Kind::Registers, reg("P1,100001,2024-09-07,AM,/"), "3: field `date`"),
-        ("Sunday", Kind::Registers, reg("P1,100001,2024-09-08,PM,/"), "3: field `date`"),
-        ("too few fields", Kind::Registers, reg("P1,100001,2024-09-03,PM"), "3: field `-`"),
-        ("too many fields", Kind::Registers, reg("P1,100001,2024-09-03,PM,/,x"), "3: field `-`"),
-        ("pupil_id too long", Kind::Registers, reg(&format!("{},100001,2024-09-03,PM,/", "P".repeat(33))), "3: field `pupil_id`"),
-        ("no header", Kind::Registers, "P1,100001,2024-09-03,PM,/\n".to_string(), "1: field `pupil_id`"),
-        ("missing column", Kind::Registers, "pupil_id,urn,date,session\nP1,100001,2024-09-03,PM\n".to_string(), "1: field `code`"),
-        ("school not in schools (pupil)", Kind::Pupils, pup("2024-25,P8,999999,4,F,,false,N,false,false,false"), "3: field `urn`"),
-        ("bad nc_year", Kind::Pupils, pup("2024-25,P8,100001,Y4,F,,false,N,false,false,false"), "3: field `nc_year`"),
-        ("bad sex", Kind::Pupils, pup("2024-25,P8,100001,4,X,,false,N,false,false,false"), "3: field `sex`"),
-        ("bad sen", Kind::Pupils, pup("2024-25,P8,100001,4,F,,false,S,false,false,false"), "3: field `sen`"),
-        ("bad boolean", Kind::Pupils, pup("2024-25,P8,100001,4,F,,yes,N,false,false,false"), "3: field `fsm`"),
-        ("bad boolean cpp", Kind::Pupils, pup("2024-25,P8,100001,4,F,,false,N,false,false,2"), "3: field `cpp`"),
-        ("bad date of birth", Kind::Pupils, pup("2024-25,P8,100001,4,F,2016-02-30,false,N,false,false,false"), "3: field `date_of_birth`"),
-        ("bad academic year", Kind::Pupils, pup("2024-26,P8,100001,4,F,,false,N,false,false,false"), "3: field `academic_year`"),
-        ("pupil_id too long (pupil)", Kind::Pupils, pup(&format!("2024-25,{},100001,4,F,,false,N,false,false,false", "x".repeat(33))), "3: field `pupil_id`"),
-        ("two rows for one enrolment", Kind::Pupils, pup("2024-25,P9,100001,5,M,,false,N,false,false,false"), "3: field `pupil_id`"),
-        ("bad phase", Kind::Schools, sch("100010,Delta,801,E06000023,Bristol,E12000009,South West,nursery"), "3: field `phase`"),
-        ("bad region", Kind::Schools, sch("100010,Delta,801,E06000023,Bristol,E12000010,South West,primary"), "3: field `region_code`"),
-        ("bad old LA code", Kind::Schools, sch("100010,Delta,80,E06000023,Bristol,E12000009,South West,primary"), "3: field `old_la_code`"),
-        ("bad urn", Kind::Schools, sch("-5,Delta,801,E06000023,Bristol,E12000009,South West,primary"), "3: field `urn`"),
-        ("two rows for one school", Kind::Schools, sch("100009,Gamma again,801,E06000023,Bristol,E12000009,South West,special"), "3: field `urn`"),
+        (
+            "unknown code",
+            Kind::Registers,
+            reg("P1,100001,2024-09-03,PM,Q9"),
+            "3: field `code`",
+        ),
+        (
+            "empty code",
+            Kind::Registers,
+            reg("P1,100001,2024-09-03,PM,"),
+            "3: field `code`",
+        ),
+        (
+            "lower-case code",
+            Kind::Registers,
+            reg("P1,100001,2024-09-03,PM,i"),
+            "3: field `code`",
+        ),
+        (
+            "unparsable date",
+            Kind::Registers,
+            reg("P1,100001,2024-13-03,PM,/"),
+            "3: field `date`",
+        ),
+        (
+            "date in another form",
+            Kind::Registers,
+            reg("P1,100001,03/09/2024,PM,/"),
+            "3: field `date`",
+        ),
+        (
+            "unparsable integer",
+            Kind::Registers,
+            reg("P1,10000x,2024-09-03,PM,/"),
+            "3: field `urn`",
+        ),
+        (
+            "bad session",
+            Kind::Registers,
+            reg("P1,100001,2024-09-03,EV,/"),
+            "3: field `session`",
+        ),
+        (
+            "pupil not enrolled there",
+            Kind::Registers,
+            reg("P3,100001,2024-09-03,PM,/"),
+            "3: field `pupil_id`",
+        ),
+        (
+            "pupil not enrolled that year",
+            Kind::Registers,
+            reg("P1,100001,2025-09-03,PM,/"),
+            "3: field `pupil_id`",
+        ),
+        (
+            "school not in schools",
+            Kind::Registers,
+            reg("P1,999999,2024-09-03,PM,/"),
+            "3: field `urn`",
+        ),
+        (
+            "two marks in one file",
+            Kind::Registers,
+            reg("P1,100001,2024-09-03,AM,I"),
+            "3: field `session`",
+        ),
+        (
+            "conflict with stored mark",
+            Kind::Registers,
+            reg("P1,100001,2024-09-02,AM,N"),
+            "3: field `code`",
+        ),
+        (
+            "Saturday",
+            Kind::Registers,
+            reg("P1,100001,2024-09-07,AM,/"),
+            "3: field `date`",
+        ),
+        (
+            "Sunday",
+            Kind::Registers,
+            reg("P1,100001,2024-09-08,PM,/"),
+            "3: field `date`",
+        ),
+        (
+            "too few fields",
+            Kind::Registers,
+            reg("P1,100001,2024-09-03,PM"),
+            "3: field `-`",
+        ),
+        (
+            "too many fields",
+            Kind::Registers,
+            reg("P1,100001,2024-09-03,PM,/,x"),
+            "3: field `-`",
+        ),
+        (
+            "pupil_id too long",
+            Kind::Registers,
+            reg(&format!("{},100001,2024-09-03,PM,/", "P".repeat(33))),
+            "3: field `pupil_id`",
+        ),
+        (
+            "no header",
+            Kind::Registers,
+            "P1,100001,2024-09-03,PM,/\n".to_string(),
+            "1: field `pupil_id`",
+        ),
+        (
+            "missing column",
+            Kind::Registers,
+            "pupil_id,urn,date,session\nP1,100001,2024-09-03,PM\n".to_string(),
+            "1: field `code`",
+        ),
+        (
+            "school not in schools (pupil)",
+            Kind::Pupils,
+            pup("2024-25,P8,999999,4,F,,false,N,false,false,false"),
+            "3: field `urn`",
+        ),
+        (
+            "bad nc_year",
+            Kind::Pupils,
+            pup("2024-25,P8,100001,Y4,F,,false,N,false,false,false"),
+            "3: field `nc_year`",
+        ),
+        (
+            "bad sex",
+            Kind::Pupils,
+            pup("2024-25,P8,100001,4,X,,false,N,false,false,false"),
+            "3: field `sex`",
+        ),
+        (
+            "bad sen",
+            Kind::Pupils,
+            pup("2024-25,P8,100001,4,F,,false,S,false,false,false"),
+            "3: field `sen`",
+        ),
+        (
+            "bad boolean",
+            Kind::Pupils,
+            pup("2024-25,P8,100001,4,F,,yes,N,false,false,false"),
+            "3: field `fsm`",
+        ),
+        (
+            "bad boolean cpp",
+            Kind::Pupils,
+            pup("2024-25,P8,100001,4,F,,false,N,false,false,2"),
+            "3: field `cpp`",
+        ),
+        (
+            "bad date of birth",
+            Kind::Pupils,
+            pup("2024-25,P8,100001,4,F,2016-02-30,false,N,false,false,false"),
+            "3: field `date_of_birth`",
+        ),
+        (
+            "bad academic year",
+            Kind::Pupils,
+            pup("2024-26,P8,100001,4,F,,false,N,false,false,false"),
+            "3: field `academic_year`",
+        ),
+        (
+            "pupil_id too long (pupil)",
+            Kind::Pupils,
+            pup(&format!(
+                "2024-25,{},100001,4,F,,false,N,false,false,false",
+                "x".repeat(33)
+            )),
+            "3: field `pupil_id`",
+        ),
+        (
+            "two rows for one enrolment",
+            Kind::Pupils,
+            pup("2024-25,P9,100001,5,M,,false,N,false,false,false"),
+            "3: field `pupil_id`",
+        ),
+        (
+            "bad phase",
+            Kind::Schools,
+            sch("100010,Delta,801,E06000023,Bristol,E12000009,South West,nursery"),
+            "3: field `phase`",
+        ),
+        (
+            "bad region",
+            Kind::Schools,
+            sch("100010,Delta,801,E06000023,Bristol,E12000010,South West,primary"),
+            "3: field `region_code`",
+        ),
+        (
+            "bad old LA code",
+            Kind::Schools,
+            sch("100010,Delta,80,E06000023,Bristol,E12000009,South West,primary"),
+            "3: field `old_la_code`",
+        ),
+        (
+            "bad urn",
+            Kind::Schools,
+            sch("-5,Delta,801,E06000023,Bristol,E12000009,South West,primary"),
+            "3: field `urn`",
+        ),
+        (
+            "two rows for one school",
+            Kind::Schools,
+            sch("100009,Gamma again,801,E06000023,Bristol,E12000009,South West,special"),
+            "3: field `urn`",
+        ),
     ]
 }
 
@@ -83,11 +264,17 @@ async fn every_invalid_input_rule_names_file_line_and_field_and_changes_nothing(
             .await
             .expect_err(&format!("{what}: must be refused"));
         let location = format!("{}:{expected}", path.display());
-        assert!(err.contains(&location), "{what}: expected `{location}` in:\n{err}");
+        assert!(
+            err.contains(&location),
+            "{what}: expected `{location}` in:\n{err}"
+        );
         assert!(err.contains("nothing was written"), "{what}: {err}");
         assert_eq!(snapshot(&f).await, before, "{what}: the store changed");
     }
-    assert!(!f.data_dir().join("_staging").exists(), "staging left behind");
+    assert!(
+        !f.data_dir().join("_staging").exists(),
+        "staging left behind"
+    );
 }
 
 #[tokio::test]
@@ -98,10 +285,19 @@ async fn non_utf8_bytes_and_a_bom() {
     bad.extend_from_slice(b"P1,100001,2024-09-03,PM,\xff\n");
     let path = f.bytes("latin1.csv", &bad);
     let err = f
-        .ingest(&IngestOptions { registers: vec![path.clone()], ..Default::default() })
+        .ingest(&IngestOptions {
+            registers: vec![path.clone()],
+            ..Default::default()
+        })
         .await
         .unwrap_err();
-    assert!(err.contains(&format!("{}:3: field `code`: bytes that are not UTF-8", path.display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:3: field `code`: bytes that are not UTF-8",
+            path.display()
+        )),
+        "{err}"
+    );
     assert_eq!(snapshot(&f).await, before);
 
     // A UTF-8 byte order mark and CRLF line ends are fine.
@@ -110,7 +306,10 @@ async fn non_utf8_bytes_and_a_bom() {
         b"\xEF\xBB\xBFpupil_id,urn,date,session,code\r\nP1,100001,2024-09-03,AM,/\r\n",
     );
     let summary = f
-        .ingest(&IngestOptions { registers: vec![ok], ..Default::default() })
+        .ingest(&IngestOptions {
+            registers: vec![ok],
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(summary.registers.rows_added, 1);
@@ -125,7 +324,10 @@ async fn errors_stop_at_twenty_then_count() {
     }
     let path = f.file("many.csv", &content);
     let err = f
-        .ingest(&IngestOptions { registers: vec![path], ..Default::default() })
+        .ingest(&IngestOptions {
+            registers: vec![path],
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert!(err.starts_with("25 invalid row(s)"), "{err}");
@@ -152,9 +354,18 @@ async fn loads_the_fixture_exactly() {
     let pupils = f
         .query("SELECT pupil_id, CAST(date_of_birth AS VARCHAR) AS dob, fsm, sen, cin FROM pupils ORDER BY pupil_id")
         .await;
-    assert!(pupils.contains("| P1       | 2016-10-01 | true  | N   | false |"), "{pupils}");
-    assert!(pupils.contains("| P2       |            | false | K   | false |"), "{pupils}");
-    assert!(pupils.contains("| P3       | 2011-03-04 | false | E   | true  |"), "{pupils}");
+    assert!(
+        pupils.contains("| P1       | 2016-10-01 | true  | N   | false |"),
+        "{pupils}"
+    );
+    assert!(
+        pupils.contains("| P2       |            | false | K   | false |"),
+        "{pupils}"
+    );
+    assert!(
+        pupils.contains("| P3       | 2011-03-04 | false | E   | true  |"),
+        "{pupils}"
+    );
     // Partition directories follow the documented layout.
     let partition = f
         .data_dir()
@@ -170,14 +381,22 @@ async fn loading_the_same_files_again_is_a_no_op() {
     let first = f.ingest(&options).await.unwrap();
     assert_eq!(first.registers.rows_added, 6);
     assert_eq!(first.missing_marks, 1);
-    let versions = (first.schools.version, first.pupils.version, first.registers.version);
+    let versions = (
+        first.schools.version,
+        first.pupils.version,
+        first.registers.version,
+    );
     let second = f.ingest(&options).await.unwrap();
     assert_eq!(second.registers.files_skipped, 1);
     assert_eq!(second.pupils.files_skipped, 1);
     assert_eq!(second.schools.files_skipped, 1);
     assert_eq!(second.registers.rows_read, 0);
     assert_eq!(
-        (second.schools.version, second.pupils.version, second.registers.version),
+        (
+            second.schools.version,
+            second.pupils.version,
+            second.registers.version
+        ),
         versions,
         "no new commit"
     );
@@ -186,13 +405,22 @@ async fn loading_the_same_files_again_is_a_no_op() {
     let copy = f.file("copy.csv", &format!("{REGISTERS}"));
     std::fs::write(&copy, REGISTERS.replace("P3,100002,2024-09-02,PM,-\n", "")).unwrap();
     let third = f
-        .ingest(&IngestOptions { registers: vec![copy], ..Default::default() })
+        .ingest(&IngestOptions {
+            registers: vec![copy],
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(third.registers.rows_unchanged, 5);
     assert_eq!(third.registers.rows_added, 0);
     assert_eq!(third.registers.version, versions.2);
-    assert_eq!(f.query("SELECT count(*) AS n FROM registers").await.matches("| 6 ").count(), 1);
+    assert_eq!(
+        f.query("SELECT count(*) AS n FROM registers")
+            .await
+            .matches("| 6 ")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -204,14 +432,23 @@ async fn conflicting_marks_fail_and_update_replaces_them() {
         "correction.csv",
         "pupil_id,urn,date,session,code\nP2,100001,2024-09-02,AM,M\nP2,100001,2024-09-02,PM,I\nP1,100001,2024-09-03,AM,/\n",
     );
-    let options = IngestOptions { registers: vec![correction.clone()], ..Default::default() };
+    let options = IngestOptions {
+        registers: vec![correction.clone()],
+        ..Default::default()
+    };
     let err = f.ingest(&options).await.unwrap_err();
-    assert!(err.contains(&format!("{}:2: field `code`", correction.display())), "{err}");
+    assert!(
+        err.contains(&format!("{}:2: field `code`", correction.display())),
+        "{err}"
+    );
     assert!(err.contains("--update"), "{err}");
     assert_eq!(snapshot(&f).await, before);
 
     let summary = f
-        .ingest(&IngestOptions { update: true, ..options })
+        .ingest(&IngestOptions {
+            update: true,
+            ..options
+        })
         .await
         .unwrap();
     assert_eq!(summary.registers.rows_replaced, 1);
@@ -220,11 +457,23 @@ async fn conflicting_marks_fail_and_update_replaces_them() {
     let p2 = f
         .query("SELECT session, code FROM registers WHERE pupil_id = 'P2' ORDER BY session")
         .await;
-    assert!(p2.contains("| AM      | M    |") && p2.contains("| PM      | I    |"), "{p2}");
-    assert_eq!(f.query("SELECT count(*) AS n FROM registers").await.matches("| 7 ").count(), 1);
+    assert!(
+        p2.contains("| AM      | M    |") && p2.contains("| PM      | I    |"),
+        "{p2}"
+    );
+    assert_eq!(
+        f.query("SELECT count(*) AS n FROM registers")
+            .await
+            .matches("| 7 ")
+            .count(),
+        1
+    );
     // Every other partition is untouched and the files stay sorted.
     let marks = all_marks(&f.store()).await;
-    assert!(marks.contains("| P3       | 100002 | 2024-09-02 | PM      | -    |"), "{marks}");
+    assert!(
+        marks.contains("| P3       | 100002 | 2024-09-02 | PM      | -    |"),
+        "{marks}"
+    );
 }
 
 #[tokio::test]
@@ -258,7 +507,10 @@ async fn reject_file_loads_the_valid_rows() {
     assert_eq!(lines.len(), 5, "{text}");
     for (line, field) in [(3, "code"), (4, "date"), (6, "session"), (7, "code")] {
         let prefix = format!("{},{line},{field},", path.display());
-        assert!(lines.iter().any(|l| l.starts_with(&prefix)), "no `{prefix}` in\n{text}");
+        assert!(
+            lines.iter().any(|l| l.starts_with(&prefix)),
+            "no `{prefix}` in\n{text}"
+        );
     }
     let p2 = f
         .query("SELECT CAST(date AS VARCHAR) AS d, session, code FROM registers WHERE pupil_id = 'P2' ORDER BY d, session")
@@ -285,14 +537,34 @@ async fn school_and_enrolment_rows_replace_stored_rows() {
          100002,Beta Academy Trust,802,E06000024,North Somerset,E12000009,South West,secondary\n",
     );
     let summary = f
-        .ingest(&IngestOptions { schools: vec![schools], pupils: vec![pupils], ..Default::default() })
+        .ingest(&IngestOptions {
+            schools: vec![schools],
+            pupils: vec![pupils],
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert_eq!((summary.pupils.rows_added, summary.pupils.rows_replaced), (1, 1));
-    assert_eq!((summary.schools.rows_added, summary.schools.rows_replaced), (0, 1));
-    let p = f.query("SELECT pupil_id, sen, cin FROM pupils ORDER BY pupil_id").await;
+    assert_eq!(
+        (summary.pupils.rows_added, summary.pupils.rows_replaced),
+        (1, 1)
+    );
+    assert_eq!(
+        (summary.schools.rows_added, summary.schools.rows_replaced),
+        (0, 1)
+    );
+    let p = f
+        .query("SELECT pupil_id, sen, cin FROM pupils ORDER BY pupil_id")
+        .await;
     assert!(p.contains("| P1       | K   | true  |"), "{p}");
-    assert!(p.contains("| P2       | K   | false |") && p.contains("| P4 "), "{p}");
-    let s = f.query("SELECT school_name FROM schools ORDER BY urn").await;
-    assert!(s.contains("Alpha Primary") && s.contains("Beta Academy Trust"), "{s}");
+    assert!(
+        p.contains("| P2       | K   | false |") && p.contains("| P4 "),
+        "{p}"
+    );
+    let s = f
+        .query("SELECT school_name FROM schools ORDER BY urn")
+        .await;
+    assert!(
+        s.contains("Alpha Primary") && s.contains("Beta Academy Trust"),
+        "{s}"
+    );
 }

@@ -3,4 +3,5 @@ mod common;
 mod crash;
 mod indicators;
 mod ingest;
+mod sample;
 mod sql;

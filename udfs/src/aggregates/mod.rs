@@ -353,15 +353,41 @@ mod tests {
     }
 
     fn counters(array: &[ArrayRef]) -> Vec<Vec<i64>> {
-        array.iter().map(|a| a.as_primitive::<Int64Type>().values().to_vec()).collect()
+        array
+            .iter()
+            .map(|a| a.as_primitive::<Int64Type>().values().to_vec())
+            .collect()
     }
 
     #[test]
     fn groups_update_filter_emit_and_merge() {
         let mut groups = TallyAccumulator::<AbsenceRate>::new(0);
-        let values = codes(&[Some("/"), Some("I"), Some("N"), Some("D"), Some("-"), None, Some("I")]);
-        let filter = BooleanArray::from(vec![Some(true), Some(true), Some(true), Some(true), Some(true), Some(true), None]);
-        GroupsAccumulator::update_batch(&mut groups, &values, &[0, 0, 1, 1, 1, 2, 2], Some(&filter), 3).unwrap();
+        let values = codes(&[
+            Some("/"),
+            Some("I"),
+            Some("N"),
+            Some("D"),
+            Some("-"),
+            None,
+            Some("I"),
+        ]);
+        let filter = BooleanArray::from(vec![
+            Some(true),
+            Some(true),
+            Some(true),
+            Some(true),
+            Some(true),
+            Some(true),
+            None,
+        ]);
+        GroupsAccumulator::update_batch(
+            &mut groups,
+            &values,
+            &[0, 0, 1, 1, 1, 2, 2],
+            Some(&filter),
+            3,
+        )
+        .unwrap();
         // Group 0: one attendance, one absence; group 1: one absence; group 2: nothing (filtered).
         let first = GroupsAccumulator::state(&mut groups, EmitTo::First(1)).unwrap();
         assert_eq!(counters(&first), vec![vec![1], vec![1]]);
@@ -372,24 +398,42 @@ mod tests {
         merged.merge_batch(&first, &[1], 2).unwrap();
         merged.merge_batch(&rest, &[0, 1], 2).unwrap();
         let rates = GroupsAccumulator::evaluate(&mut merged, EmitTo::All).unwrap();
-        let rates: Vec<Option<f64>> = rates.as_primitive::<datafusion::arrow::datatypes::Float64Type>().iter().collect();
+        let rates: Vec<Option<f64>> = rates
+            .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+            .iter()
+            .collect();
         assert_eq!(rates, vec![Some(100.0), Some(50.0)]);
     }
 
     #[test]
     fn convert_to_state_gives_one_group_per_row() {
         let groups = TallyAccumulator::<SessionCounts>::new(0);
-        let values: Vec<ArrayRef> =
-            vec![Arc::new([Some("B"), Some("G"), Some("Z"), Some("C1")].into_iter().collect::<DictionaryArray<Int8Type>>())];
+        let values: Vec<ArrayRef> = vec![Arc::new(
+            [Some("B"), Some("G"), Some("Z"), Some("C1")]
+                .into_iter()
+                .collect::<DictionaryArray<Int8Type>>(),
+        )];
         let state = groups.convert_to_state(&values, None).unwrap();
         // Counters: present, approved_activity, authorised, unauthorised.
-        assert_eq!(counters(&state), vec![vec![0, 0, 0, 0], vec![1, 0, 0, 0], vec![0, 0, 0, 1], vec![0, 1, 0, 0]]);
+        assert_eq!(
+            counters(&state),
+            vec![
+                vec![0, 0, 0, 0],
+                vec![1, 0, 0, 0],
+                vec![0, 0, 0, 1],
+                vec![0, 1, 0, 0]
+            ]
+        );
     }
 
     #[test]
     fn row_accumulator_counts_and_merges() {
         let mut row = TallyAccumulator::<SessionCounts>::new(1);
-        Accumulator::update_batch(&mut row, &codes(&[Some("/"), Some("\\"), Some("I"), Some("x")])).unwrap();
+        Accumulator::update_batch(
+            &mut row,
+            &codes(&[Some("/"), Some("\\"), Some("I"), Some("x")]),
+        )
+        .unwrap();
         let state: Vec<ArrayRef> = Accumulator::state(&mut row)
             .unwrap()
             .into_iter()

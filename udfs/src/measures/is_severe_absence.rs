@@ -54,7 +54,10 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          | true | false |\n\
          +------+-------+\n```",
     )
-    .with_argument("overall", "Overall absence: authorised + unauthorised sessions (an integer).")
+    .with_argument(
+        "overall",
+        "Overall absence: authorised + unauthorised sessions (an integer).",
+    )
     .with_argument("possible", "Possible sessions (an integer).")
     .with_related_udf("is_persistent_absence")
     .with_related_udf("session_counts")

@@ -76,8 +76,6 @@ pub struct Calendar {
     pub may1: u16,
     /// first day index on or after the spring bank holiday (last Monday of May)
     pub after_spring_bh: u16,
-    /// the spring bank holiday (Date32)
-    pub spring_bh: i32,
 }
 
 impl Calendar {
@@ -173,7 +171,6 @@ pub fn build(y0: i32, rng: &mut impl Rng) -> Calendar {
         spring_start: 0,
         may1: 0,
         after_spring_bh: 0,
-        spring_bh: date32(sbh),
     };
     let mut d = start;
     let mut counted = 0;

@@ -3,7 +3,7 @@
 //! Calibration (per LA x phase "group"): every pupil gets a latent risk score (a normal draw shifted
 //! up for FSM, SEN support, EHC plan, CIN/CPP, looked after, Years 9-11 and 12-13, girls in
 //! secondary). Pupils are ranked by score among the group's in-scope pupils (NC years 1-11), and the
-//! rank, jittered inside its stratum, `u = (rank + U) / n`, is mapped through the group's quantile
+//! rank, jittered (systematic sampling), `u = (rank + U) / n`, is mapped through the group's quantile
 //! function `Q(u)` of the absence share. `Q` has three pieces: below `1 - pa` the share is
 //! `0.1 v^a` (not persistently absent), up to `1 - sa` it is `0.1 + 0.4 v^a` (persistent), above
 //! it `0.5 + 0.45 v` (severe), `v` the position inside the piece. `pa` is the reference PA rate,
@@ -765,14 +765,18 @@ fn calibrate_group(
         _ => 0.4,
     };
     let q = Quantile::solve(rates.overall, rates.pa, rates.pa * sa_k);
+    // systematic sampling of the in-scope ranks (one jitter for the group) keeps even a small
+    // group's mean and PA share on target; an out-of-scope pupil is placed among the in-scope
+    // scores (one of ns + 1 gaps), which is uniform too
     let mut u = vec![0.0f64; n];
+    let jitter = rng.random::<f64>();
     for (rank, &i) in scope.iter().enumerate() {
-        u[i] = (rank as f64 + rng.random::<f64>()) / ns;
+        u[i] = (rank as f64 + jitter) / ns;
     }
     for i in 0..n {
         if !in_scope_flag[i] {
             let pos = sorted_scores.partition_point(|&s| s < score[i]);
-            u[i] = ((pos as f64 + rng.random::<f64>()) / ns).min(1.0 - 1e-9);
+            u[i] = (pos as f64 + rng.random::<f64>()) / (ns + 1.0);
         }
     }
     for i in 0..n {

@@ -492,7 +492,149 @@ fn csv_files() {
     );
 }
 
-/// Scale L (1,000,000 pupils): every LA's overall absence within 1 point of the reference.
+/// Reason shares, weekday pattern and cohort contrasts at scale S (all marks of state-funded
+/// schools, not only the headline scope: a sanity check of the model's shape).
+#[test]
+fn shape_of_absence_at_scale_s() {
+    let ds = plan(&GenerateConfig {
+        pupils: 10_000,
+        seed: 2024,
+        academic_year: 2024,
+    });
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut by_wd = [[0u64; 2]; 5];
+    // cohort PA: (enrolments, PA) for FSM, not FSM, CIN/CPP, SEN (K or E)
+    let mut cohort = [[0u64; 2]; 4];
+    for i in 0..ds.partitions() {
+        let pb = &ds.pupils[i];
+        let pid = pb.column(0).as_string::<i32>();
+        let purn = pb.column(1).as_primitive::<Int32Type>();
+        let sen = pb.column(6).as_string::<i32>();
+        let fsm = pb.column(5).as_boolean();
+        let cin = pb.column(8).as_boolean();
+        let cpp = pb.column(9).as_boolean();
+        let mut who: HashMap<(i32, &str), [bool; 4]> = HashMap::new();
+        for r in 0..pb.num_rows() {
+            let f = fsm.value(r);
+            who.insert(
+                (purn.value(r), pid.value(r)),
+                [f, !f, cin.value(r) || cpp.value(r), sen.value(r) != "N"],
+            );
+        }
+        let mut cur: Option<((i32, String), u64, u64)> = None;
+        let mut close = |cur: &mut Option<((i32, String), u64, u64)>| {
+            if let Some(((u, p), pos, abs)) = cur.take() {
+                if pos > 0 {
+                    let w = who[&(u, p.as_str())];
+                    for k in 0..4 {
+                        if w[k] {
+                            cohort[k][0] += 1;
+                            cohort[k][1] += (abs * 10 >= pos) as u64;
+                        }
+                    }
+                }
+            }
+        };
+        for b in ds.registers(i) {
+            let p = b.column(0).as_string::<i32>();
+            let u = b.column(1).as_primitive::<Int32Type>();
+            let d = b.column(2).as_primitive::<Date32Type>();
+            let c = b.column(4).as_string::<i32>();
+            for r in 0..b.num_rows() {
+                if cur
+                    .as_ref()
+                    .is_none_or(|x| x.0.0 != u.value(r) || x.0.1 != p.value(r))
+                {
+                    close(&mut cur);
+                    cur = Some(((u.value(r), p.value(r).to_string()), 0, 0));
+                }
+                let code = c.value(r);
+                *counts.entry(code.to_string()).or_default() += 1;
+                let cat = category(code).unwrap();
+                let wd = calendar::from_date32(d.value(r))
+                    .weekday()
+                    .num_days_from_monday() as usize;
+                let x = cur.as_mut().unwrap();
+                if cat != Cat::NotPossible {
+                    by_wd[wd][0] += 1;
+                    x.1 += 1;
+                }
+                if matches!(cat, Cat::Authorised | Cat::Unauthorised) {
+                    by_wd[wd][1] += 1;
+                    x.2 += 1;
+                }
+            }
+        }
+        close(&mut cur);
+    }
+    let possible: u64 = counts
+        .iter()
+        .filter(|(c, _)| category(c) != Some(Cat::NotPossible))
+        .map(|(_, n)| n)
+        .sum();
+    let want = &ENGLAND[3];
+    let mut line = String::new();
+    for (k, c) in ["I", "M", "R", "S", "T", "H", "E", "C", "C1", "J1", "C2"]
+        .iter()
+        .enumerate()
+    {
+        let got = 100.0 * *counts.get(*c).unwrap_or(&0) as f64 / possible as f64;
+        line += &format!(
+            " {c} {got:.3}/{:.3}",
+            100.0 * want.authorised * want.auth_shares[k]
+        );
+    }
+    for (k, c) in ["G", "U", "O", "N"].iter().enumerate() {
+        let got = 100.0 * *counts.get(*c).unwrap_or(&0) as f64 / possible as f64;
+        line += &format!(
+            " {c} {got:.3}/{:.3}",
+            100.0 * want.unauthorised * want.unauth_shares[k]
+        );
+    }
+    for (k, c) in ["B", "K", "P", "V", "W"].iter().enumerate() {
+        let got = 100.0 * *counts.get(*c).unwrap_or(&0) as f64 / possible as f64;
+        line += &format!(" {c} {got:.3}/{:.3}", 100.0 * want.aea * want.aea_shares[k]);
+    }
+    let l = 100.0 * *counts.get("L").unwrap_or(&0) as f64 / possible as f64;
+    line += &format!(" L {l:.3}/{:.3}", 100.0 * want.late);
+    eprintln!("reason % of possible (generated/reference, all ages):{line}");
+    let wd: Vec<f64> = by_wd
+        .iter()
+        .map(|x| 100.0 * x[1] as f64 / x[0] as f64)
+        .collect();
+    eprintln!("absence % by weekday Mon..Fri: {wd:.2?}");
+    let pa: Vec<f64> = cohort
+        .iter()
+        .map(|x| 100.0 * x[1] as f64 / x[0] as f64)
+        .collect();
+    eprintln!(
+        "PA % (all ages): FSM {:.1}, not FSM {:.1}, CIN/CPP {:.1}, SEN {:.1}",
+        pa[0], pa[1], pa[2], pa[3]
+    );
+    let mut codes: Vec<_> = counts.keys().cloned().collect();
+    codes.sort();
+    eprintln!("codes: {codes:?}");
+    assert!(
+        wd[0] > wd[2] && wd[4] > wd[2],
+        "Monday and Friday absence above Wednesday"
+    );
+    assert!(
+        pa[0] > 1.5 * pa[1],
+        "FSM pupils more often persistently absent"
+    );
+    assert!(pa[2] > pa[0], "CIN/CPP above FSM");
+    assert!(
+        !counts.contains_key("H") && !counts.contains_key("F") && !counts.contains_key("J"),
+        "no legacy codes"
+    );
+    for c in ["#", "/", "\\", "L", "I", "M", "G", "U", "O", "V", "B", "D"] {
+        assert!(counts.contains_key(c), "code {c} generated");
+    }
+}
+
+/// Scale L (1,000,000 pupils): every LA's overall absence within 1 point of the reference (LAs
+/// whose reference rows are all suppressed, City of London and Isles of Scilly, have no real
+/// figure and about 30 pupils here: reported, not asserted).
 /// Run in release: `cargo test --release --lib generate::tests::calibration_la -- --ignored --nocapture`
 #[test]
 #[ignore]
@@ -512,10 +654,12 @@ fn calibration_la_at_scale_l() {
         t.pa_pct(),
         t.sa_pct()
     );
+    let (mut nat_abs, mut nat_pos) = (0.0, 0.0);
     let mut worst: (f64, &str) = (0.0, "");
     let mut worst_pa: (f64, &str) = (0.0, "");
     for (la, l) in LAS.iter().enumerate() {
         let mut s = Stats::default();
+        let mut real = false;
         let (mut want_abs, mut want_pos, mut want_pa, mut want_n) = (0.0, 0.0, 0.0, 0.0);
         for ph in ["primary", "secondary", "special"] {
             if let Some(v) = m.get(&(la, ph.to_string())) {
@@ -524,6 +668,7 @@ fn calibration_la_at_scale_l() {
                     .iter()
                     .find(|c| c.la as usize == la && PHASES[c.phase as usize] == ph)
                     .unwrap();
+                real |= !cell.suppressed;
                 // weight the reference rates by our possible sessions / enrolments
                 want_abs += cell.rates.overall * v.possible as f64;
                 want_pos += v.possible as f64;
@@ -531,8 +676,19 @@ fn calibration_la_at_scale_l() {
                 want_n += v.enrolments as f64;
             }
         }
+        nat_abs += want_abs;
+        nat_pos += want_pos;
         let d = (s.overall_pct() - 100.0 * want_abs / want_pos).abs();
         let dp = (s.pa_pct() - 100.0 * want_pa / want_n).abs();
+        if !real {
+            eprintln!(
+                "{} (suppressed in the reference): overall {:.2}, region's rate {:.2}",
+                l.name,
+                s.overall_pct(),
+                100.0 * want_abs / want_pos
+            );
+            continue;
+        }
         if d > worst.0 {
             worst = (d, l.name);
         }
@@ -548,12 +704,17 @@ fn calibration_la_at_scale_l() {
         );
     }
     eprintln!(
+        "national target with these LA x phase weights: overall {:.3}",
+        100.0 * nat_abs / nat_pos
+    );
+    eprintln!(
         "worst LA overall error {:.3} ({}), worst PA error {:.2} ({})",
         worst.0, worst.1, worst_pa.0, worst_pa.1
     );
 }
 
-/// Throughput of mark generation on 1 and 2 threads.
+/// Throughput of mark generation on 1 and 2 threads (`GEN_PUPILS`, default 300,000;
+/// `GEN_THREADS`, default `1,2`, empty for the plan only).
 /// `cargo test --release --lib generate::tests::throughput -- --ignored --nocapture`
 #[test]
 #[ignore]
@@ -569,7 +730,17 @@ fn throughput() {
         academic_year: 2024,
     });
     eprintln!("plan {n} pupils: {:.2}s", t0.elapsed().as_secs_f64());
-    for threads in [1, 2] {
+    let threads: Vec<usize> = std::env::var("GEN_THREADS")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    eprintln!(
+        "{} enrolments, {} marks to generate",
+        ds.enrolments(),
+        ds.marks()
+    );
+    for threads in threads {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()

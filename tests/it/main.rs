@@ -1,6 +1,7 @@
 //! The one integration-test binary (every module links DataFusion once).
 mod common;
 mod crash;
+mod crosscheck;
 mod indicators;
 mod ingest;
 mod sample;

@@ -135,6 +135,20 @@ pub enum Command {
         #[arg(long)]
         la: Vec<String>,
     },
+    /// Run the benchmark workload (W1-W9 of WORKLOAD.md) against a store
+    Bench {
+        #[command(flatten)]
+        data: DataArg,
+        /// Timed runs per query, after one warm-up run
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Only these queries (W1 ... W9)
+        #[arg(long)]
+        query: Vec<String>,
+        /// Also write the figures as JSON to this file
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Build the enrolment summary table from the registers (also run by every ingest)
     Summarise {
         #[command(flatten)]
@@ -343,6 +357,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "enrolment_summary: {} rows in {:.1} s",
                 summary.rows, summary.seconds
             );
+        }
+        Command::Bench {
+            data,
+            runs,
+            query,
+            json,
+        } => {
+            let store = Store::open_existing(&data.data)?;
+            let report = crate::bench::run(
+                &store,
+                &crate::bench::BenchOptions {
+                    runs,
+                    queries: query,
+                    session: data.session_options(),
+                },
+            )
+            .await?;
+            let text = serde_json::to_string_pretty(&report)?;
+            match json {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => println!("{text}"),
+            }
         }
         Command::Summarise { data, force } => {
             let store = Store::open_existing(&data.data)?;

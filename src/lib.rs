@@ -4,6 +4,7 @@
 //! - [`ingest`]: validated, atomic loading of CSV/Parquet input.
 //! - [`session`]: the one `SessionContext` builder every entry point uses.
 //! - [`query`], [`output`], [`shell`], [`cli`]: running SQL and showing results.
+pub mod bench;
 pub mod cli;
 pub mod generate;
 pub mod generated_store;

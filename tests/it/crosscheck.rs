@@ -76,7 +76,11 @@ async fn national_row_equals_independent_sql() {
     let batches = ctx.sql(INDEPENDENT).await.unwrap().collect().await.unwrap();
     let value = |name: &str| {
         let column = batches[0].column_by_name(name).unwrap();
-        let column = datafusion::arrow::compute::cast(column, &datafusion::arrow::datatypes::DataType::Int64).unwrap();
+        let column = datafusion::arrow::compute::cast(
+            column,
+            &datafusion::arrow::datatypes::DataType::Int64,
+        )
+        .unwrap();
         let column = column.as_primitive::<Int64Type>();
         assert!(!column.is_null(0));
         column.value(0) as f64
@@ -96,7 +100,8 @@ async fn national_row_equals_independent_sql() {
     )
     .await
     .unwrap();
-    let mut reader = csv::Reader::from_path(out.join("absence_rates_by_geographic_level.csv")).unwrap();
+    let mut reader =
+        csv::Reader::from_path(out.join("absence_rates_by_geographic_level.csv")).unwrap();
     let header = reader.headers().unwrap().clone();
     let national = reader
         .records()

@@ -1,0 +1,19 @@
+-- W2: the W1 headline by region x phase.
+WITH enrolments AS (
+    SELECT region_code, urn, pupil_id, session_counts(code) AS s
+    FROM registers
+    WHERE academic_year = '2024-25'
+    GROUP BY region_code, urn, pupil_id
+)
+SELECT e.region_code, sc.phase,
+       sum(s['possible']) AS possible_sessions,
+       100.0 * sum(s['overall']) / sum(s['possible']) AS overall_absence_pct,
+       100.0 * sum(s['authorised']) / sum(s['possible']) AS authorised_absence_pct,
+       100.0 * sum(s['unauthorised']) / sum(s['possible']) AS unauthorised_absence_pct,
+       100.0 * count(*) FILTER (WHERE is_persistent_absence(s['overall'], s['possible'])) / count(*) AS pa_pct,
+       100.0 * count(*) FILTER (WHERE is_severe_absence(s['overall'], s['possible'])) / count(*) AS sa_pct
+FROM enrolments e
+JOIN schools sc ON sc.urn = e.urn
+WHERE s['possible'] > 0
+GROUP BY e.region_code, sc.phase
+ORDER BY e.region_code, sc.phase

@@ -1,0 +1,203 @@
+//! `attendance bench`: runs the workload of WORKLOAD.md (`queries/workload/W1.sql` ... `W8.sql`,
+//! and W9, the whole indicators job) against a store, with a warm-up run, and reports per query
+//! the median, min and max wall time and marks per second.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use serde::Serialize;
+
+use crate::indicators::{IndicatorError, IndicatorOptions};
+use crate::session::{SessionOptions, session};
+use crate::store::Store;
+
+/// The workload queries, by id.
+pub const WORKLOAD: [(&str, &str); 8] = [
+    ("W1", include_str!("../queries/workload/W1.sql")),
+    ("W2", include_str!("../queries/workload/W2.sql")),
+    ("W3", include_str!("../queries/workload/W3.sql")),
+    ("W4", include_str!("../queries/workload/W4.sql")),
+    ("W5", include_str!("../queries/workload/W5.sql")),
+    ("W6", include_str!("../queries/workload/W6.sql")),
+    ("W7", include_str!("../queries/workload/W7.sql")),
+    ("W8", include_str!("../queries/workload/W8.sql")),
+];
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub runs: usize,
+    /// Query ids to run (`W1` ... `W9`); all when empty.
+    pub queries: Vec<String>,
+    pub session: SessionOptions,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryTiming {
+    pub id: String,
+    pub runs: usize,
+    pub median_s: f64,
+    pub min_s: f64,
+    pub max_s: f64,
+    /// Register marks in the store, divided by the median time.
+    pub marks_per_s: f64,
+    pub result_rows: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub store: String,
+    pub marks: u64,
+    pub engine: String,
+    pub queries: Vec<QueryTiming>,
+}
+
+/// The SQL of a workload query with its parameters (`${urn}`, `${pupil_id}`) filled in.
+pub fn with_parameters(sql: &str, urn: i32, pupil_id: &str) -> String {
+    sql.replace("${urn}", &urn.to_string())
+        .replace("${pupil_id}", &pupil_id.replace('\'', "''"))
+}
+
+fn summarise(id: &str, times: &mut [f64], marks: u64, result_rows: usize) -> QueryTiming {
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    QueryTiming {
+        id: id.to_string(),
+        runs: times.len(),
+        median_s: median,
+        min_s: times[0],
+        max_s: times[times.len() - 1],
+        marks_per_s: marks as f64 / median.max(1e-9),
+        result_rows,
+    }
+}
+
+pub async fn run(store: &Store, options: &BenchOptions) -> Result<BenchReport, IndicatorError> {
+    let wanted = |id: &str| options.queries.is_empty() || options.queries.iter().any(|q| q == id);
+    let runs = options.runs.max(1);
+    let (ctx, _) = session(store, &options.session).await?;
+    let count = ctx
+        .sql("SELECT count(*) FROM registers")
+        .await?
+        .collect()
+        .await?;
+    let marks = count[0].column(0).as_primitive::<Int64Type>().value(0) as u64;
+    let sample = ctx
+        .sql("SELECT urn, pupil_id FROM pupils ORDER BY urn, pupil_id LIMIT 1")
+        .await?
+        .collect()
+        .await?;
+    let (urn, pupil_id) = match sample.iter().find(|b| b.num_rows() > 0) {
+        Some(b) => {
+            let pupil = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
+            (
+                b.column(0)
+                    .as_primitive::<datafusion::arrow::datatypes::Int32Type>()
+                    .value(0),
+                pupil.as_string::<i32>().value(0).to_string(),
+            )
+        }
+        None => (0, String::new()),
+    };
+
+    let mut queries = Vec::new();
+    for (id, sql) in WORKLOAD {
+        if !wanted(id) {
+            continue;
+        }
+        let sql = with_parameters(sql, urn, &pupil_id);
+        let mut result_rows = 0;
+        let mut times = Vec::with_capacity(runs);
+        for run in 0..=runs {
+            let started = Instant::now();
+            let batches = ctx.sql(&sql).await?.collect().await?;
+            let elapsed = started.elapsed().as_secs_f64();
+            result_rows = batches.iter().map(|b| b.num_rows()).sum();
+            if run > 0 {
+                times.push(elapsed); // run 0 is the warm-up
+            }
+        }
+        let timing = summarise(id, &mut times, marks, result_rows);
+        eprintln!(
+            "{id}: median {:.3} s (min {:.3}, max {:.3}), {:.1} M marks/s, {} rows",
+            timing.median_s,
+            timing.min_s,
+            timing.max_s,
+            timing.marks_per_s / 1e6,
+            timing.result_rows
+        );
+        queries.push(timing);
+    }
+    if wanted("W9") {
+        let out: PathBuf =
+            std::env::temp_dir().join(format!("attendance-bench-{}", std::process::id()));
+        let mut times = Vec::with_capacity(runs);
+        let mut rows = 0;
+        for run in 0..=runs {
+            let started = Instant::now();
+            let manifest = crate::indicators::run(
+                store,
+                &IndicatorOptions {
+                    out: out.clone(),
+                    years: vec![],
+                    periods: vec![],
+                    suppress: true,
+                    parquet: false,
+                    session: options.session.clone(),
+                },
+            )
+            .await?;
+            let elapsed = started.elapsed().as_secs_f64();
+            rows = manifest.outputs.iter().map(|o| o.rows).sum();
+            if run > 0 {
+                times.push(elapsed);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&out);
+        let timing = summarise("W9", &mut times, marks, rows);
+        eprintln!(
+            "W9: median {:.3} s (min {:.3}, max {:.3}), {:.1} M marks/s, {} rows",
+            timing.median_s,
+            timing.min_s,
+            timing.max_s,
+            timing.marks_per_s / 1e6,
+            timing.result_rows
+        );
+        queries.push(timing);
+    }
+    Ok(BenchReport {
+        store: store.root().display().to_string(),
+        marks,
+        engine: format!(
+            "attendance {} (DataFusion {})",
+            env!("CARGO_PKG_VERSION"),
+            datafusion::DATAFUSION_VERSION
+        ),
+        queries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_filled_in_and_quoted() {
+        let sql = "WHERE urn = ${urn} AND pupil_id = '${pupil_id}'";
+        assert_eq!(
+            with_parameters(sql, 100001, "O'Brien"),
+            "WHERE urn = 100001 AND pupil_id = 'O''Brien'"
+        );
+    }
+
+    #[test]
+    fn median_min_max() {
+        let mut times = vec![3.0, 1.0, 2.0];
+        let t = summarise("W1", &mut times, 6, 1);
+        assert_eq!(
+            (t.median_s, t.min_s, t.max_s, t.marks_per_s),
+            (2.0, 1.0, 3.0, 3.0)
+        );
+    }
+}

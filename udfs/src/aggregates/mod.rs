@@ -395,8 +395,8 @@ mod tests {
         assert_eq!(counters(&rest), vec![vec![0, 0], vec![1, 0]]);
 
         let mut merged = TallyAccumulator::<AbsenceRate>::new(0);
-        merged.merge_batch(&first, &[1], 2).unwrap();
-        merged.merge_batch(&rest, &[0, 1], 2).unwrap();
+        GroupsAccumulator::merge_batch(&mut merged, &first, &[1], 2).unwrap();
+        GroupsAccumulator::merge_batch(&mut merged, &rest, &[0, 1], 2).unwrap();
         let rates = GroupsAccumulator::evaluate(&mut merged, EmitTo::All).unwrap();
         let rates: Vec<Option<f64>> = rates
             .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
@@ -413,7 +413,7 @@ mod tests {
                 .into_iter()
                 .collect::<DictionaryArray<Int8Type>>(),
         )];
-        let state = groups.convert_to_state(&values, None).unwrap();
+        let state = GroupsAccumulator::convert_to_state(&groups, &values, None).unwrap();
         // Counters: present, approved_activity, authorised, unauthorised.
         assert_eq!(
             counters(&state),

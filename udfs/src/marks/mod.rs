@@ -86,8 +86,16 @@ impl<S: CodeFunctionSpec> CodeFunction<S> {
     }
 
     /// Makes the planner replace every call by the equivalent built-in expression
-    /// ([`Self::builtin_expr`]). Off by default: the benchmark (`benches/udfs.rs`) shows the
-    /// table lookup is faster than `CASE`/`IN` in projections and filters alike.
+    /// ([`Self::builtin_expr`]), which DataFusion's simplifier then folds: in a filter,
+    /// `attendance_category(code) = 'unauthorised'` becomes a boolean expression over `IN` lists
+    /// (tested below with the optimized plan).
+    ///
+    /// Off by default, because the table lookup is faster (`benches/udfs.rs`, 10 million
+    /// dictionary-encoded marks, 2 cores): `attendance_category` in a projection 15 ms against
+    /// 152 ms for the `CASE`, and in `WHERE ... = 'unauthorised'` 16 ms against 91 ms for the
+    /// folded `CASE`; `is_absence` in a projection 8 ms against 27 ms. Only a hand-written
+    /// `WHERE code IN (...)` is a little faster than `WHERE is_absence(code)` (6.3 ms against
+    /// 8.8 ms), and it differs from the function in a projection (false, not NULL, for `-`).
     pub fn with_rewrite_to_builtin(mut self, rewrite: bool) -> Self {
         self.rewrite_to_builtin = rewrite;
         self

@@ -4,6 +4,9 @@
 //! - [`ingest`]: validated, atomic loading of CSV/Parquet input.
 //! - [`session`]: the one `SessionContext` builder every entry point uses.
 //! - [`query`], [`output`], [`shell`], [`cli`]: running SQL and showing results.
+// DataFusion's and Delta's errors are large; the errors here carry them unboxed, as DataFusion does.
+#![allow(clippy::result_large_err)]
+
 pub mod bench;
 pub mod cli;
 pub mod generate;

@@ -229,9 +229,7 @@ pub async fn run(ctx: SessionContext) -> anyhow::Result<()> {
                         let _ = tokio::signal::ctrl_c().await;
                     })
                     .await;
-                if step != Step::Continue && !line.trim().is_empty() {
-                    let _ = editor.add_history_entry(line.as_str());
-                } else if step == Step::Continue {
+                if step == Step::Continue || !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
                 }
                 if step == Step::Quit {

@@ -10,7 +10,11 @@
 //! Isles of Scilly secondary and Bracknell Forest special; they get an assumed headcount (250 / 230 / 250,
 //! 1 school each) and their region's phase rates (`suppressed: true`). Rutland has no special row.
 
-#![allow(clippy::excessive_precision, clippy::unreadable_literal)]
+#![allow(
+    clippy::excessive_precision,
+    clippy::unreadable_literal,
+    clippy::approx_constant
+)]
 
 use super::model::{Cell, La, Rates};
 

@@ -108,6 +108,7 @@ impl Placer<'_> {
     }
 
     /// Place `d` whole days of `c` somewhere in [lo, hi) (a few tries), else single sessions.
+    #[allow(clippy::too_many_arguments)]
     fn days_or_singles(
         &mut self,
         rng: &mut ChaCha8Rng,

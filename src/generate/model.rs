@@ -45,7 +45,9 @@ pub struct Cell {
     /// pupils on roll (all ages)
     pub headcount: u32,
     pub schools: u32,
-    /// the source row is suppressed: rates are the region's, headcount assumed
+    /// the source row is suppressed: rates are the region's, headcount assumed (documents the
+    /// table; the model treats every cell alike)
+    #[allow(dead_code)]
     pub suppressed: bool,
     pub rates: Rates,
 }

@@ -311,6 +311,7 @@ const UNIT: u64 = 10;
 /// Share `pupils` among LAs and phases (national phase totals first, then LAs in proportion to
 /// their real headcount, in units of `UNIT` pupils) and size the schools from the real school
 /// counts (at least 8 pupils a school). From 10,000 pupils every LA gets at least one unit.
+#[allow(clippy::needless_range_loop)]
 pub fn sizes(pupils: u64) -> Vec<LaSize> {
     let n_ap = if pupils >= 5_000 {
         (pupils as f64 * AP_SHARE).round() as u64

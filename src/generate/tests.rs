@@ -1,6 +1,8 @@
 //! Tests of the generator: schemas, determinism, calendar and ordering invariants, and the
 //! calibration against the DfE reference computed DfE-style from the generated batches.
 
+#![allow(clippy::collapsible_if)]
+
 use std::collections::HashMap;
 
 use chrono::{Datelike, Weekday};

@@ -44,6 +44,9 @@ pub fn enrolment_key(academic_year: &str, pupil_id: &str, urn: i32) -> u128 {
 
 pub type EnrolmentSet = HashSet<u128>;
 
+/// A check of one field's text: the reason it is refused.
+type FieldCheck = fn(&str) -> Result<(), String>;
+
 // ---------------------------------------------------------------------------------------------
 // schools.csv
 
@@ -75,7 +78,7 @@ impl SchoolRows {
             Ok(u) => u,
             Err(r) => return fail(problems, "urn", r),
         };
-        let checks: [(usize, fn(&str) -> Result<(), String>); 7] = [
+        let checks: [(usize, FieldCheck); 7] = [
             (1, non_empty),
             (2, parse_old_la_code),
             (3, parse_new_la_code),

@@ -402,7 +402,7 @@ async fn loading_the_same_files_again_is_a_no_op() {
     );
 
     // A different file holding marks that are all stored already is a no-op too.
-    let copy = f.file("copy.csv", &format!("{REGISTERS}"));
+    let copy = f.file("copy.csv", REGISTERS);
     std::fs::write(&copy, REGISTERS.replace("P3,100002,2024-09-02,PM,-\n", "")).unwrap();
     let third = f
         .ingest(&IngestOptions {

@@ -131,24 +131,26 @@ impl Reason {
         }
     }
 
-    /// The reason's name as `absence_reason` returns it: the EES suffix after `sess_`.
+    /// The reason's name as `absence_reason` returns it (DOMAIN.md section 1): the EES column
+    /// suffix after `sess_auth_` or `sess_unauth_`. `holiday` and `other` name an authorised and
+    /// an unauthorised reason each; [`Category`] (or [`Reason::measure`]) tells them apart.
     pub const fn as_str(self) -> &'static str {
         match self {
-            Reason::AuthIllness => "auth_illness",
-            Reason::AuthAppointments => "auth_appointments",
-            Reason::AuthReligious => "auth_religious",
-            Reason::AuthStudy => "auth_study",
-            Reason::AuthTraveller => "auth_traveller",
-            Reason::AuthHoliday => "auth_holiday",
-            Reason::AuthExcluded => "auth_excluded",
-            Reason::AuthOther => "auth_other",
-            Reason::AuthInterview => "auth_interview",
-            Reason::AuthRegPerformance => "auth_reg_performance",
-            Reason::AuthTempReducedTimetable => "auth_temp_reduced_timetable",
-            Reason::UnauthHoliday => "unauth_holiday",
-            Reason::UnauthLate => "unauth_late",
-            Reason::UnauthOther => "unauth_other",
-            Reason::UnauthNoYet => "unauth_noyet",
+            Reason::AuthIllness => "illness",
+            Reason::AuthAppointments => "appointments",
+            Reason::AuthReligious => "religious",
+            Reason::AuthStudy => "study",
+            Reason::AuthTraveller => "traveller",
+            Reason::AuthHoliday => "holiday",
+            Reason::AuthExcluded => "excluded",
+            Reason::AuthOther => "other",
+            Reason::AuthInterview => "interview",
+            Reason::AuthRegPerformance => "reg_performance",
+            Reason::AuthTempReducedTimetable => "temp_reduced_timetable",
+            Reason::UnauthHoliday => "holiday",
+            Reason::UnauthLate => "late",
+            Reason::UnauthOther => "other",
+            Reason::UnauthNoYet => "noyet",
         }
     }
 }

@@ -17,12 +17,13 @@ static OUTPUT: LazyLock<SlotOutput> =
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
         DOC_SECTION,
-        "The reason of an absence code, named as the EES measure `sess_<reason>` it counts in: \
-         `auth_illness` (I), `auth_appointments` (M), `auth_religious` (R), `auth_study` (S), \
-         `auth_traveller` (T), `auth_holiday` (H, F), `auth_excluded` (E), `auth_other` (C), \
-         `auth_interview` (J1), `auth_reg_performance` (C1), `auth_temp_reduced_timetable` (C2), \
-         `unauth_holiday` (G), `unauth_late` (U), `unauth_other` (O), `unauth_noyet` (N). NULL for \
-         marks that are not absences, for `-`, unknown codes and NULL.",
+        "The reason of an absence code (DOMAIN.md section 1; the EES column suffixes): authorised \
+         `illness` (I), `appointments` (M), `religious` (R), `study` (S), `traveller` (T), \
+         `holiday` (H, F), `excluded` (E), `other` (C), `interview` (J1), `reg_performance` (C1), \
+         `temp_reduced_timetable` (C2); unauthorised `holiday` (G), `late` (U), `other` (O), \
+         `noyet` (N). `holiday` and `other` exist in both categories: pair with \
+         `is_authorised_absence(code)` to tell them apart. NULL for marks that are not absences, \
+         for `-`, unknown codes and NULL.",
         "absence_reason(code)",
     )
     .with_sql_example(
@@ -30,7 +31,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          +----------------------------+----------------------------+----------------------------+\n\
          | absence_reason(Utf8(\"G\")) | absence_reason(Utf8(\"F\")) | absence_reason(Utf8(\"/\")) |\n\
          +----------------------------+----------------------------+----------------------------+\n\
-         | unauth_holiday             | auth_holiday               |                            |\n\
+         | holiday                    | holiday                    |                            |\n\
          +----------------------------+----------------------------+----------------------------+\n```",
     )
     .with_argument("code", "The register code: a string (Utf8, LargeUtf8, Utf8View or a dictionary of them).")
@@ -84,10 +85,10 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                Some("auth_illness"),
-                Some("auth_holiday"),
-                Some("unauth_holiday"),
-                Some("auth_temp_reduced_timetable"),
+                Some("illness"),
+                Some("holiday"),
+                Some("holiday"),
+                Some("temp_reduced_timetable"),
                 None,
                 None,
                 None,

@@ -625,44 +625,29 @@ async fn check_staged_marks(
         .await?
         .collect()
         .await?;
-    let mut previous: Option<(String, i32, i32, String, i32, i64)> = None;
+    let mut previous: Option<StagedMark> = None;
     for batch in duplicates {
         let batch = cast_to_plain(&batch)?;
-        let src = batch.column(0).as_primitive::<Int32Type>();
-        let line = batch.column(1).as_primitive::<Int64Type>();
-        let pupil = batch.column(2).as_string::<i32>();
-        let urn = batch.column(3).as_primitive::<Int32Type>();
-        let date = batch.column(4).as_primitive::<Date32Type>();
-        let session = batch.column(5).as_string::<i32>();
-        let code = batch.column(6).as_string::<i32>();
-        for i in 0..batch.num_rows() {
-            let key = (
-                pupil.value(i).to_string(),
-                urn.value(i),
-                date.value(i),
-                session.value(i).to_string(),
-            );
+        for mark in staged_marks(&batch) {
             match &previous {
-                Some((p, u, d, s, first_src, first_line))
-                    if (p, u, d, s) == (&key.0, &key.1, &key.2, &key.3) =>
-                {
-                    rejected.push((src.value(i), line.value(i)));
-                    let record = register_record(&key, code.value(i));
+                Some(first) if first.key == mark.key => {
+                    rejected.push((mark.src, mark.line));
+                    let record = register_record(&mark.key, &mark.code);
                     problems.push(
                         RowError::new(
-                            location(src.value(i)),
-                            line.value(i) as u64,
+                            location(mark.src),
+                            mark.line as u64,
                             "session",
                             format!(
                                 "a second mark for this pupil, school, date and session (first at {}:{})",
-                                location(*first_src),
-                                first_line
+                                location(first.src),
+                                first.line
                             ),
                         ),
                         || record,
                     );
                 }
-                _ => previous = Some((key.0, key.1, key.2, key.3, src.value(i), line.value(i))),
+                _ => previous = Some(mark),
             }
         }
     }
@@ -692,41 +677,28 @@ async fn check_staged_marks(
     let rejected_set: HashSet<(i32, i64)> = rejected.iter().copied().collect();
     for batch in overlaps {
         let batch = cast_to_plain(&batch)?;
-        let src = batch.column(0).as_primitive::<Int32Type>();
-        let line = batch.column(1).as_primitive::<Int64Type>();
-        let pupil = batch.column(2).as_string::<i32>();
-        let urn = batch.column(3).as_primitive::<Int32Type>();
-        let date = batch.column(4).as_primitive::<Date32Type>();
-        let session = batch.column(5).as_string::<i32>();
-        let new_code = batch.column(6).as_string::<i32>();
         let stored_code = batch.column(7).as_string::<i32>();
-        for i in 0..batch.num_rows() {
-            if rejected_set.contains(&(src.value(i), line.value(i))) {
+        for (i, mark) in staged_marks(&batch).into_iter().enumerate() {
+            if rejected_set.contains(&(mark.src, mark.line)) {
                 continue;
             }
-            plan.overlapping += 1;
-            if new_code.value(i) == stored_code.value(i) {
+            let stored = stored_code.value(i);
+            if mark.code == stored {
+                plan.overlapping += 1;
                 plan.unchanged += 1;
             } else if update {
+                plan.overlapping += 1;
                 plan.replaced += 1;
             } else {
-                rejected.push((src.value(i), line.value(i)));
-                plan.overlapping -= 1;
-                let key = (
-                    pupil.value(i).to_string(),
-                    urn.value(i),
-                    date.value(i),
-                    session.value(i).to_string(),
-                );
-                let record = register_record(&key, new_code.value(i));
+                rejected.push((mark.src, mark.line));
+                let record = register_record(&mark.key, &mark.code);
                 problems.push(
                     RowError::new(
-                        location(src.value(i)),
-                        line.value(i) as u64,
+                        location(mark.src),
+                        mark.line as u64,
                         "code",
                         format!(
-                            "conflicts with the stored mark `{}` for this pupil, school, date and session (use --update to replace it)",
-                            stored_code.value(i)
+                            "conflicts with the stored mark `{stored}` for this pupil, school, date and session (use --update to replace it)"
                         ),
                     ),
                     || record,
@@ -738,7 +710,43 @@ async fn check_staged_marks(
     Ok(plan)
 }
 
-fn register_record(key: &(String, i32, i32, String), code: &str) -> String {
+/// A register mark's key: pupil, school, date (days since 1970-01-01), session.
+type MarkKey = (String, i32, i32, String);
+
+/// A staged mark, with where it came from.
+struct StagedMark {
+    src: i32,
+    line: i64,
+    key: MarkKey,
+    code: String,
+}
+
+/// The staged marks of a batch whose first columns are `_src, _line, pupil_id, urn, date,
+/// session, code`.
+fn staged_marks(batch: &RecordBatch) -> Vec<StagedMark> {
+    let src = batch.column(0).as_primitive::<Int32Type>();
+    let line = batch.column(1).as_primitive::<Int64Type>();
+    let pupil = batch.column(2).as_string::<i32>();
+    let urn = batch.column(3).as_primitive::<Int32Type>();
+    let date = batch.column(4).as_primitive::<Date32Type>();
+    let session = batch.column(5).as_string::<i32>();
+    let code = batch.column(6).as_string::<i32>();
+    (0..batch.num_rows())
+        .map(|i| StagedMark {
+            src: src.value(i),
+            line: line.value(i),
+            key: (
+                pupil.value(i).to_string(),
+                urn.value(i),
+                date.value(i),
+                session.value(i).to_string(),
+            ),
+            code: code.value(i).to_string(),
+        })
+        .collect()
+}
+
+fn register_record(key: &MarkKey, code: &str) -> String {
     let date = from_date32(key.2).format("%Y-%m-%d").to_string();
     let urn = key.1.to_string();
     csv_line(&[&key.0, &urn, &date, &key.3, code])

@@ -6,3 +6,4 @@ mod indicators;
 mod ingest;
 mod sample;
 mod sql;
+mod summary;

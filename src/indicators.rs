@@ -179,6 +179,7 @@ pub async fn prepare(
     store: &Store,
     versions: &TableVersions,
     years: &[String],
+    scratch: &Path,
 ) -> Result<SummaryState, IndicatorError> {
     let state = register_summary(ctx, store, versions).await?;
     let filter = if years.is_empty() {
@@ -193,10 +194,71 @@ pub async fn prepare(
     .await?
     .collect()
     .await?;
-    for (_, sql) in VIEWS {
+    for (name, sql) in VIEWS {
         ctx.sql(sql).await?.collect().await?;
+        if MATERIALISED.contains(&name) {
+            materialise(ctx, name, scratch).await?;
+        }
     }
     Ok(state)
+}
+
+/// Views read by several later queries: computed once into Parquet in the scratch directory and
+/// read from there, instead of being recomputed by every query that reads them.
+const MATERIALISED: [&str; 2] = ["enrolment_periods", "school_cohorts"];
+
+async fn materialise(
+    ctx: &SessionContext,
+    view: &str,
+    scratch: &Path,
+) -> Result<(), IndicatorError> {
+    let dir = scratch.join(view);
+    std::fs::create_dir_all(&dir).map_err(|e| IndicatorError::Io(dir.display().to_string(), e))?;
+    let location = dir.join("data.parquet");
+    ctx.sql(&format!(
+        "COPY (SELECT * FROM {view}) TO '{}' STORED AS PARQUET",
+        location.display()
+    ))
+    .await?
+    .collect()
+    .await?;
+    ctx.deregister_table(view)?;
+    ctx.register_parquet(
+        view,
+        location.to_str().expect("utf-8 path"),
+        datafusion::prelude::ParquetReadOptions::default(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A scratch directory removed when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new() -> Result<Self, IndicatorError> {
+        let path = std::env::temp_dir().join(format!(
+            "attendance-indicators-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        std::fs::create_dir_all(&path)
+            .map_err(|e| IndicatorError::Io(path.display().to_string(), e))?;
+        Ok(Self(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Runs the job and writes the files into `options.out`.
@@ -206,7 +268,8 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
     validate(options)?;
     let (ctx, snapshot) = session(store, &options.session).await?;
     let versions = snapshot.versions.clone();
-    let state = prepare(&ctx, store, &versions, &options.years).await?;
+    let scratch = Scratch::new()?;
+    let state = prepare(&ctx, store, &versions, &options.years, scratch.path()).await?;
     std::fs::create_dir_all(&options.out)
         .map_err(|e| IndicatorError::Io(options.out.display().to_string(), e))?;
 

@@ -71,8 +71,9 @@ def polars_queries(data, urn, pupil):
             pl.col("code").is_in(auth).sum().alias("auth"),
             pl.col("code").is_in(unauth).sum().alias("unauth")).filter(pl.col("possible") > 0))
         overall = pl.col("auth") + pl.col("unauth")
-        return e.select(pl.col("possible").sum(), (overall.sum() * 100.0 / pl.col("possible").sum()),
-                        ((overall * 10 >= pl.col("possible")).mean() * 100)).collect()
+        return e.select(pl.col("possible").sum().alias("possible_sessions"),
+                        (overall.sum() * 100.0 / pl.col("possible").sum()).alias("overall_pct"),
+                        ((overall * 10 >= pl.col("possible")).mean() * 100).alias("pa_pct")).collect()
 
     def w8():
         return (regs().filter((pl.col("urn") == urn) & (pl.col("pupil_id") == pupil))

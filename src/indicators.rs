@@ -3,7 +3,8 @@
 //!
 //! The Rust here only runs that SQL and writes files. The order is:
 //! 1. `indicator_input`: the enrolment summary for the academic years asked for;
-//! 2. the views `enrolment_periods`, `enrolment_cohorts`, `school_cohorts`, `cohort_measures`;
+//! 2. the views `enrolment_periods`, `enrolment_cohorts`, `school_cohorts`, `cohort_measures`,
+//!    `band_counts` (those read more than once are computed once into scratch Parquet files);
 //! 3. one query per output file.
 //!
 //! Suppression (GSS symbols) is applied when writing: with it on (the default), the counts and
@@ -30,7 +31,7 @@ use crate::store::{Store, StoreError, Table, TableVersions};
 use crate::summary::{SummaryState, register_summary};
 
 /// The views every output is computed from, in the order they are created.
-pub const VIEWS: [(&str, &str); 4] = [
+pub const VIEWS: [(&str, &str); 5] = [
     (
         "enrolment_periods",
         include_str!("../queries/indicators/enrolment_periods.sql"),
@@ -46,6 +47,10 @@ pub const VIEWS: [(&str, &str); 4] = [
     (
         "cohort_measures",
         include_str!("../queries/indicators/cohort_measures.sql"),
+    ),
+    (
+        "band_counts",
+        include_str!("../queries/indicators/band_counts.sql"),
     ),
 ];
 
@@ -181,6 +186,12 @@ pub async fn prepare(
     years: &[String],
     scratch: &Path,
 ) -> Result<SummaryState, IndicatorError> {
+    // Plain strings rather than string views for the scratch tables: the aggregations over them
+    // then emit compact batches, where views would keep (and account for) whole input buffers.
+    ctx.sql("SET datafusion.execution.parquet.schema_force_view_types = false")
+        .await?
+        .collect()
+        .await?;
     let state = register_summary(ctx, store, versions).await?;
     let filter = if years.is_empty() {
         String::new()
@@ -205,7 +216,14 @@ pub async fn prepare(
 
 /// Views read by several later queries: computed once into Parquet in the scratch directory and
 /// read from there, instead of being recomputed by every query that reads them.
-const MATERIALISED: [&str; 2] = ["enrolment_periods", "school_cohorts"];
+/// The aggregates are materialised too: read back from Parquet, their rows come in compact
+/// batches (an aggregate's own output batches are slices whose memory is over-counted by sorts).
+const MATERIALISED: [&str; 4] = [
+    "enrolment_periods",
+    "school_cohorts",
+    "cohort_measures",
+    "band_counts",
+];
 
 async fn materialise(
     ctx: &SessionContext,

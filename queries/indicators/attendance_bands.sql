@@ -1,22 +1,6 @@
 -- attendance_bands.csv: how each cohort's enrolments spread over the attendance bands of
 -- DOMAIN.md section 2, National and Local authority, for each education phase and Total.
 -- enrolments_percent is the share of the cohort's enrolments that fall in the band.
-WITH counted AS (
-    SELECT time_period, time_identifier, period_order,
-           CASE WHEN grouping(old_la_code) = 0 THEN 'Local authority' ELSE 'National' END
-               AS geographic_level,
-           region_code, region_name, old_la_code, new_la_code, la_name,
-           education_phase, breakdown_topic, topic_order, breakdown, breakdown_order, band,
-           count(*) AS enrolments
-    FROM enrolment_cohorts
-    GROUP BY GROUPING SETS (
-        (time_period, time_identifier, period_order,
-         education_phase, breakdown_topic, topic_order, breakdown, breakdown_order, band),
-        (time_period, time_identifier, period_order, region_code, region_name,
-         old_la_code, new_la_code, la_name,
-         education_phase, breakdown_topic, topic_order, breakdown, breakdown_order, band)
-    )
-)
 SELECT time_period, time_identifier, geographic_level,
        'E92000001' AS country_code, 'England' AS country_name,
        region_code, region_name, old_la_code, new_la_code, la_name,
@@ -26,7 +10,7 @@ SELECT time_period, time_identifier, geographic_level,
            PARTITION BY time_period, time_identifier, geographic_level, old_la_code,
                         education_phase, breakdown_topic, breakdown
        ) AS enrolments_percent
-FROM counted
+FROM band_counts
 ORDER BY time_period, period_order,
          CASE geographic_level WHEN 'National' THEN 0 ELSE 1 END, region_code, old_la_code,
          CASE education_phase WHEN 'State-funded primary' THEN 1 WHEN 'State-funded secondary' THEN 2

@@ -14,13 +14,18 @@ import sys
 
 
 def main(generated_path, reference_path):
-    real = {}
+    # The reference has no LA Total rows: an LA's rate is its phases' absence over their
+    # possible sessions (phases with suppressed counts are left out).
+    sums = {}
     for r in csv.DictReader(open(reference_path)):
-        if r["geographic_level"] == "Local authority" and r["education_phase"] == "Total":
+        if r["geographic_level"] == "Local authority" and r["education_phase"] != "Total":
             try:
-                real[r["old_la_code"]] = float(r["overall_absence_perc"])
+                absent, possible = float(r["overall_absence"]), float(r["possible_sessions"])
             except ValueError:
-                pass
+                continue
+            a, p = sums.get(r["old_la_code"], (0.0, 0.0))
+            sums[r["old_la_code"]] = (a + absent, p + possible)
+    real = {code: 100.0 * a / p for code, (a, p) in sums.items() if p > 0}
     rows = []
     for r in csv.DictReader(open(generated_path)):
         if (r["geographic_level"] == "Local authority" and r["education_phase"] == "Total"

@@ -70,9 +70,11 @@ sums AS (
            sum(i.sess_unauth_late) AS sess_unauth_late,
            sum(i.sess_unauth_other) AS sess_unauth_other,
            sum(i.sess_unauth_noyet) AS sess_unauth_noyet
-    FROM indicator_input i
-    JOIN covered c ON c.academic_year = i.academic_year AND c.term = i.term
-    JOIN large_schools l ON l.academic_year = i.academic_year AND l.urn = i.urn
+    -- the small sides first: the join builds its hash table on them, not on the summary
+    FROM covered c
+    JOIN large_schools l ON l.academic_year = c.academic_year
+    JOIN indicator_input i
+      ON i.academic_year = c.academic_year AND i.term = c.term AND i.urn = l.urn
     GROUP BY i.academic_year, c.time_identifier, c.period_order, i.urn, i.pupil_id,
              i.nc_year, i.sex, i.fsm, i.sen, i.cla, i.cin, i.cpp,
              i.school_name, i.phase, i.old_la_code, i.new_la_code, i.la_name, i.region_code, i.region_name

@@ -169,8 +169,8 @@ impl Selection {
             .collect::<Vec<_>>();
         for la in las {
             if !(0..dataset.partitions()).any(|i| dataset.partition_info(i).la_code == la) {
-                return Err(StoreError::Missing(format!(
-                    "generated data for LA {la} (no such LA code, or no pupils there at this scale)"
+                return Err(StoreError::Invalid(format!(
+                    "--la {la}: no such LA code, or no pupils there at this scale"
                 )));
             }
         }

@@ -56,6 +56,8 @@ pub enum StoreError {
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error("{0}: {1}")]
     Io(String, #[source] std::io::Error),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// One of the store's three tables.

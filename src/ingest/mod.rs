@@ -359,7 +359,6 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
         write_registers(
             store,
             &ctx,
-            &staging.path,
             register_plan,
             &touched,
             &hashes,
@@ -954,17 +953,15 @@ async fn write_pupils(
 async fn write_registers(
     store: &Store,
     ctx: &SessionContext,
-    staging: &Path,
     plan: Option<RegisterPlan>,
     touched: &BTreeSet<(String, String, String)>,
     hashes: &[String],
     summary: &mut TableSummary,
 ) -> Result<(), IngestError> {
     let Some(plan) = plan else {
-        // Nothing valid to load: record the files as loaded only if something was read.
+        // Nothing valid to load.
         return Ok(());
     };
-    let _ = staging;
     // The marks to load: staged minus rejected.
     let kept = if plan.rejected.is_empty() {
         "SELECT * FROM ingest_staged".to_string()

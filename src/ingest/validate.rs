@@ -317,6 +317,8 @@ pub struct RegisterRows {
     pub missing_marks: u64,
     /// Partitions `(academic_year, region_code, la_code)` this file touches.
     pub partitions: HashSet<(String, Arc<str>, Arc<str>)>,
+    /// The school and academic year of the previous valid row.
+    last_partition: Option<(i32, i32)>,
     year_cache: HashMap<i32, (String, bool)>,
 }
 
@@ -336,6 +338,7 @@ impl RegisterRows {
             rows: 0,
             missing_marks: 0,
             partitions: HashSet::new(),
+            last_partition: None,
             year_cache: HashMap::new(),
         }
     }
@@ -403,11 +406,10 @@ impl RegisterRows {
                 format!("pupil not enrolled at this school in {year} (not in pupils)"),
             );
         }
-        if !self
-            .partitions
-            .iter()
-            .any(|(y, _, l)| y == year && *l == school.la_code)
-        {
+        // Marks come in runs of one school and year: record the partition when the run changes,
+        // not for every row.
+        if self.last_partition.as_ref() != Some(&(urn, academic_year_start(year))) {
+            self.last_partition = Some((urn, academic_year_start(year)));
             self.partitions.insert((
                 year.clone(),
                 school.region_code.clone(),
@@ -450,4 +452,9 @@ impl RegisterRows {
         ];
         RecordBatch::try_new(staging_schema(), columns).expect("staging schema")
     }
+}
+
+/// `2024-25` → 2024 (the year string is one this module formatted).
+fn academic_year_start(academic_year: &str) -> i32 {
+    academic_year[..4].parse().unwrap_or_default()
 }

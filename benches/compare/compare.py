@@ -12,6 +12,7 @@ functions for this engine. Prints median seconds per query and the ratios attend
 attendance / Polars (below 1: this engine is faster).
 """
 import argparse
+import datetime as dt
 import json
 import statistics
 import subprocess
@@ -35,18 +36,45 @@ HEADLINE = """
     100.0 * sum(unauth) / sum(possible),
     100.0 * count(*) FILTER (WHERE (auth + unauth) * 10 >= possible) / count(*),
     100.0 * count(*) FILTER (WHERE (auth + unauth) * 2 >= possible) / count(*)"""
+KEY_STAGE = """CASE WHEN nc_year IN ('N1', 'N2', 'R') THEN 'EYFS' WHEN nc_year IN ('1', '2') THEN 'KS1'
+    WHEN nc_year IN ('3', '4', '5', '6') THEN 'KS2' WHEN nc_year IN ('7', '8', '9') THEN 'KS3'
+    WHEN nc_year IN ('10', '11') THEN 'KS4' WHEN nc_year IN ('12', '13', '14') THEN 'KS5' END"""
+BAND = """CASE WHEN (auth + unauth) * 10 < possible THEN 'not persistently absent'
+    WHEN (auth + unauth) * 5 <= possible THEN '80% to 90% attendance'
+    WHEN (auth + unauth) * 10 <= 3 * possible THEN '70% to 80% attendance'
+    WHEN (auth + unauth) * 10 <= 4 * possible THEN '60% to 70% attendance'
+    WHEN (auth + unauth) * 2 < possible THEN '50% to 60% attendance'
+    ELSE 'severe: 50% or less attendance' END"""
 
 
 def duckdb_queries(urn, pupil):
     return {
         "W1": f"WITH e AS (SELECT urn, pupil_id, {PER_ENROLMENT} FROM registers GROUP BY ALL) "
               f"SELECT {HEADLINE} FROM e WHERE possible > 0",
-        "W2": f"WITH e AS (SELECT region_code, urn, pupil_id, {PER_ENROLMENT} FROM registers GROUP BY ALL) "
-              f"SELECT e.region_code, s.phase, {HEADLINE} FROM e JOIN schools s USING (urn) "
+        "W2": f"WITH e AS (SELECT urn, pupil_id, {PER_ENROLMENT} FROM registers GROUP BY ALL) "
+              f"SELECT s.region_code, s.phase, {HEADLINE} FROM e JOIN schools s USING (urn) "
               f"WHERE possible > 0 GROUP BY ALL",
-        "W3": f"WITH e AS (SELECT la_code, urn, pupil_id, {PER_ENROLMENT} FROM registers GROUP BY ALL) "
-              f"SELECT e.la_code, s.phase, {HEADLINE} FROM e JOIN schools s USING (urn) "
+        "W3": f"WITH e AS (SELECT urn, pupil_id, {PER_ENROLMENT} FROM registers GROUP BY ALL) "
+              f"SELECT s.old_la_code, s.phase, {HEADLINE} FROM e JOIN schools s USING (urn) "
               f"WHERE possible > 0 GROUP BY ALL",
+        "W4": f"WITH e AS (SELECT urn, pupil_id, {PER_ENROLMENT} FROM registers GROUP BY ALL), "
+              f"y AS (SELECT e.*, p.nc_year FROM e JOIN pupils p USING (urn, pupil_id) WHERE possible > 0), "
+              f"c AS (SELECT 'Key stage' AS breakdown, {KEY_STAGE} AS cohort, possible, auth, unauth FROM y "
+              f"UNION ALL SELECT 'NC year', nc_year, possible, auth, unauth FROM y) "
+              f"SELECT breakdown, cohort, {HEADLINE} FROM c GROUP BY ALL ORDER BY ALL",
+        "W5": f"WITH e AS (SELECT urn, pupil_id, {PER_ENROLMENT} FROM registers GROUP BY ALL), "
+              f"s AS (SELECT {BAND} AS band, p.* FROM e JOIN schools sc USING (urn) "
+              f"JOIN pupils p USING (urn, pupil_id) WHERE sc.phase = 'secondary' AND possible > 0), "
+              f"c AS (SELECT 'All pupils' AS cohort, band FROM s "
+              f"UNION ALL SELECT 'EHC plan', band FROM s WHERE sen = 'E' "
+              f"UNION ALL SELECT 'SEN support', band FROM s WHERE sen = 'K' "
+              f"UNION ALL SELECT 'Children in care', band FROM s WHERE cla "
+              f"UNION ALL SELECT 'CIN or CPP', band FROM s WHERE cin OR cpp "
+              f"UNION ALL SELECT 'FSM', band FROM s WHERE fsm "
+              f"UNION ALL SELECT 'Boys', band FROM s WHERE sex = 'M' "
+              f"UNION ALL SELECT 'Girls', band FROM s WHERE sex = 'F') "
+              f"SELECT cohort, band, count(*), 100.0 * count(*) / sum(count(*)) OVER (PARTITION BY cohort) "
+              f"FROM c GROUP BY ALL ORDER BY ALL",
         "W6": f"SELECT date_trunc('week', date) AS w, 100.0 * count(*) FILTER (WHERE code IN {ATTEND}) "
               f"/ count(*) FILTER (WHERE code IN {POSSIBLE}) FROM registers "
               f"WHERE region_code = 'E12000003' GROUP BY ALL ORDER BY 1",
@@ -60,26 +88,92 @@ def duckdb_queries(urn, pupil):
 
 def polars_queries(data, urn, pupil):
     regs = lambda: pl.scan_parquet(f"{data}/registers/**/*.parquet", hive_partitioning=True)
+    schools = lambda: pl.scan_parquet(f"{data}/schools/*.parquet")
+    pupils = lambda: pl.scan_parquet(f"{data}/pupils/**/*.parquet", hive_partitioning=True)
     possible = ["/", "\\", "L", "B", "K", "P", "V", "W", "J", "C", "C1", "C2", "E", "I", "J1", "M",
                 "R", "S", "T", "H", "F", "G", "N", "O", "U"]
+    attend = ["/", "\\", "L", "B", "K", "P", "V", "W", "J"]
     auth = ["C", "C1", "C2", "E", "I", "J1", "M", "R", "S", "T", "H", "F"]
     unauth = ["G", "N", "O", "U"]
+    code = pl.col("code")
+    overall = pl.col("auth") + pl.col("unauth")
 
-    def w1():
-        e = (regs().group_by("urn", "pupil_id").agg(
-            pl.col("code").is_in(possible).sum().alias("possible"),
-            pl.col("code").is_in(auth).sum().alias("auth"),
-            pl.col("code").is_in(unauth).sum().alias("unauth")).filter(pl.col("possible") > 0))
-        overall = pl.col("auth") + pl.col("unauth")
-        return e.select(pl.col("possible").sum().alias("possible_sessions"),
-                        (overall.sum() * 100.0 / pl.col("possible").sum()).alias("overall_pct"),
-                        ((overall * 10 >= pl.col("possible")).mean() * 100).alias("pa_pct")).collect()
+    def enrolments():
+        return (regs().group_by("urn", "pupil_id").agg(
+            code.is_in(possible).sum().alias("possible"),
+            code.is_in(auth).sum().alias("auth"),
+            code.is_in(unauth).sum().alias("unauth")).filter(pl.col("possible") > 0))
+
+    headline = [
+        pl.col("possible").sum().alias("possible_sessions"),
+        (overall.sum() * 100.0 / pl.col("possible").sum()).alias("overall_pct"),
+        (pl.col("auth").sum() * 100.0 / pl.col("possible").sum()).alias("authorised_pct"),
+        (pl.col("unauth").sum() * 100.0 / pl.col("possible").sum()).alias("unauthorised_pct"),
+        ((overall * 10 >= pl.col("possible")).mean() * 100).alias("pa_pct"),
+        ((overall * 2 >= pl.col("possible")).mean() * 100).alias("sa_pct"),
+    ]
+
+    def by_school(*keys):
+        return (enrolments().join(schools(), on="urn").group_by(*keys).agg(headline)
+                .sort(*keys).collect())
+
+    def w4():
+        y = enrolments().join(pupils().select("urn", "pupil_id", "nc_year"), on=["urn", "pupil_id"])
+        ks = (pl.when(pl.col("nc_year").is_in(["N1", "N2", "R"])).then(pl.lit("EYFS"))
+              .when(pl.col("nc_year").is_in(["1", "2"])).then(pl.lit("KS1"))
+              .when(pl.col("nc_year").is_in(["3", "4", "5", "6"])).then(pl.lit("KS2"))
+              .when(pl.col("nc_year").is_in(["7", "8", "9"])).then(pl.lit("KS3"))
+              .when(pl.col("nc_year").is_in(["10", "11"])).then(pl.lit("KS4"))
+              .when(pl.col("nc_year").is_in(["12", "13", "14"])).then(pl.lit("KS5")))
+        stages = y.with_columns(ks.alias("cohort")).group_by("cohort").agg(headline)
+        years = y.group_by(pl.col("nc_year").alias("cohort")).agg(headline)
+        return pl.concat([stages.with_columns(pl.lit("Key stage").alias("breakdown")),
+                          years.with_columns(pl.lit("NC year").alias("breakdown"))]).collect()
+
+    def w5():
+        a, p = overall, pl.col("possible")
+        band = (pl.when(a * 10 < p).then(pl.lit("not persistently absent"))
+                .when(a * 5 <= p).then(pl.lit("80% to 90% attendance"))
+                .when(a * 10 <= 3 * p).then(pl.lit("70% to 80% attendance"))
+                .when(a * 10 <= 4 * p).then(pl.lit("60% to 70% attendance"))
+                .when(a * 2 < p).then(pl.lit("50% to 60% attendance"))
+                .otherwise(pl.lit("severe: 50% or less attendance")))
+        s = (enrolments().join(schools().filter(pl.col("phase") == "secondary").select("urn"), on="urn")
+             .join(pupils(), on=["urn", "pupil_id"]).with_columns(band.alias("band")))
+        cohorts = {"All pupils": pl.lit(True), "EHC plan": pl.col("sen") == "E",
+                   "SEN support": pl.col("sen") == "K", "Children in care": pl.col("cla"),
+                   "CIN or CPP": pl.col("cin") | pl.col("cpp"), "FSM": pl.col("fsm"),
+                   "Boys": pl.col("sex") == "M", "Girls": pl.col("sex") == "F"}
+        parts = [s.filter(keep).group_by("band").agg(pl.len().alias("enrolments"))
+                 .with_columns(pl.lit(name).alias("cohort")) for name, keep in cohorts.items()]
+        return (pl.concat(parts).with_columns(
+            (pl.col("enrolments") * 100.0 / pl.col("enrolments").sum().over("cohort")).alias("pct"))
+            .sort("cohort", "band").collect())
+
+    def daily_attendance(frame, key):
+        return (frame.group_by(key).agg(
+            (code.is_in(attend).sum() * 100.0 / code.is_in(possible).sum()).alias("attendance_pct"))
+            .sort(key).collect())
+
+    def w6():
+        frame = (regs().filter(pl.col("region_code") == "E12000003")
+                 .with_columns(pl.col("date").dt.truncate("1w").alias("week")))
+        return daily_attendance(frame, "week")
+
+    def w7():
+        frame = regs().filter((pl.col("urn") == urn)
+                              & pl.col("date").is_between(dt.date(2024, 9, 1), dt.date(2024, 10, 25)))
+        return daily_attendance(frame, "date")
 
     def w8():
-        return (regs().filter((pl.col("urn") == urn) & (pl.col("pupil_id") == pupil))
+        return (regs().filter((pl.col("urn") == urn) & (pl.col("pupil_id") == pupil)
+                              & pl.col("date").is_between(dt.date(2024, 9, 1), dt.date(2024, 12, 31)))
                 .sort("date", "session").collect())
 
-    return {"W1": w1, "W8": w8}
+    return {"W1": lambda: enrolments().select(headline).collect(),
+            "W2": lambda: by_school("region_code", "phase"),
+            "W3": lambda: by_school("old_la_code", "phase"),
+            "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8}
 
 
 def timed(f, runs):
@@ -96,16 +190,19 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--bin", default="target/release/attendance")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--queries", default="W1,W2,W3,W4,W5,W6,W7,W8",
+                    help="comma-separated workload ids (W9, the indicators job, has no counterpart)")
     args = ap.parse_args()
 
     con = duckdb.connect()
     con.execute(f"CREATE VIEW registers AS SELECT * FROM read_parquet('{args.data}/registers/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)")
+    con.execute(f"CREATE VIEW pupils AS SELECT * FROM read_parquet('{args.data}/pupils/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)")
     con.execute(f"CREATE VIEW schools AS SELECT * FROM read_parquet('{args.data}/schools/*.parquet')")
     urn, pupil = con.execute(f"SELECT urn, pupil_id FROM read_parquet('{args.data}/pupils/**/*.parquet') ORDER BY urn, pupil_id LIMIT 1").fetchone()
     dq = duckdb_queries(urn, pupil)
     pq = polars_queries(args.data, urn, pupil)
     rows = []
-    for qid in ["W1", "W2", "W3", "W6", "W7", "W8"]:
+    for qid in args.queries.split(","):
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             subprocess.run([args.bin, "bench", "--data", args.data, "--runs", str(args.runs),
                             "--query", qid, "--json", out.name], check=True, capture_output=True)

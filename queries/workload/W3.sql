@@ -1,11 +1,11 @@
--- W3: the W1 headline by local authority x phase.
+-- W3: the W1 headline by local authority x phase (the LA of `schools`, as in W2).
 WITH enrolments AS (
-    SELECT la_code, urn, pupil_id, session_counts(code) AS s
+    SELECT urn, pupil_id, session_counts(code) AS s
     FROM registers
     WHERE academic_year = '2024-25'
-    GROUP BY la_code, urn, pupil_id
+    GROUP BY urn, pupil_id
 )
-SELECT e.la_code, sc.la_name, sc.phase,
+SELECT sc.old_la_code AS la_code, sc.la_name, sc.phase,
        sum(s['possible']) AS possible_sessions,
        100.0 * sum(s['overall']) / sum(s['possible']) AS overall_absence_pct,
        100.0 * sum(s['authorised']) / sum(s['possible']) AS authorised_absence_pct,
@@ -15,5 +15,5 @@ SELECT e.la_code, sc.la_name, sc.phase,
 FROM enrolments e
 JOIN schools sc ON sc.urn = e.urn
 WHERE s['possible'] > 0
-GROUP BY e.la_code, sc.la_name, sc.phase
-ORDER BY e.la_code, sc.phase
+GROUP BY sc.old_la_code, sc.la_name, sc.phase
+ORDER BY la_code, sc.phase

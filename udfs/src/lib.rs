@@ -6,6 +6,7 @@
 //!   [`dates`] (academic year, `time_period`, term), [`pupils`] (key stage), [`measures`]
 //!   (persistent and severe absence, attendance and absence bands).
 //! - Aggregate functions: [`aggregates`] (`session_counts`, `absence_rate`).
+//! - [`filter_rewrite`]: an analyzer rule that turns code predicates in `WHERE` into `IN` lists.
 //!
 //! Register them all with [`register_all`], or hand [`all_scalar_udfs`] and
 //! [`all_aggregate_udfs`] to a `SessionStateBuilder`.
@@ -14,6 +15,7 @@ pub mod aggregates;
 pub mod calendar;
 pub mod codes;
 pub mod dates;
+pub mod filter_rewrite;
 mod kernel;
 pub mod marks;
 pub mod measures;
@@ -42,8 +44,12 @@ pub fn all_aggregate_udfs() -> Vec<Arc<AggregateUDF>> {
     aggregates::aggregate_udfs()
 }
 
-/// Registers every function of this crate in `ctx`.
+/// Registers every function of this crate in `ctx`, and the analyzer rule that turns code
+/// predicates in `WHERE` clauses into `IN` lists ([`filter_rewrite`]).
 pub fn register_all(ctx: &SessionContext) {
+    for rule in filter_rewrite::analyzer_rules() {
+        ctx.add_analyzer_rule(rule);
+    }
     for udf in all_scalar_udfs() {
         ctx.register_udf(udf.as_ref().clone());
     }
@@ -52,7 +58,8 @@ pub fn register_all(ctx: &SessionContext) {
     }
 }
 
-/// Registers every function of this crate in `registry` (a `SessionState`, for example).
+/// Registers every function of this crate in `registry` (a `SessionState`, for example). Add
+/// [`filter_rewrite::analyzer_rules`] to the state as well, as [`register_all`] does.
 pub fn register_all_in(registry: &mut dyn FunctionRegistry) -> Result<()> {
     for udf in all_scalar_udfs() {
         registry.register_udf(udf)?;

@@ -101,6 +101,11 @@ impl<S: CodeFunctionSpec> CodeFunction<S> {
         self
     }
 
+    /// [`CodeId`](crate::codes::CodeId) -> slot of this function.
+    pub(crate) fn slots(&self) -> [u8; CODES.len()] {
+        self.slots
+    }
+
     pub fn udf() -> Arc<ScalarUDF> {
         Arc::new(ScalarUDF::from(Self::new()))
     }

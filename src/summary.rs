@@ -10,11 +10,17 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::{Int32Type, Int64Type, SchemaRef};
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
 use deltalake::protocol::SaveMode;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 
-use crate::store::{Store, StoreError, TableVersions};
+use crate::store::{Store, StoreError, Table, TableVersions};
 
 /// The SQL of the summary.
 pub const SUMMARY_SQL: &str = include_str!("../queries/indicators/enrolment_summary.sql");
@@ -113,6 +119,8 @@ pub async fn register_summary(
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SummariseReport {
     pub rows: u64,
+    /// Chunks of schools the build ran in (0 when not rebuilt).
+    pub chunks: usize,
     pub seconds: f64,
     pub source_versions: TableVersions,
     /// False when the summary was already up to date.
@@ -125,20 +133,65 @@ pub async fn summarise(
     options: &crate::session::SessionOptions,
     force: bool,
 ) -> Result<SummariseReport, SummaryError> {
+    summarise_in_chunks(store, options, force, CHUNK_ENROLMENTS).await
+}
+
+/// [`summarise`], with at most `chunk_enrolments` enrolments a chunk (a school is never split).
+pub async fn summarise_in_chunks(
+    store: &Store,
+    options: &crate::session::SessionOptions,
+    force: bool,
+    chunk_enrolments: u64,
+) -> Result<SummariseReport, SummaryError> {
     let started = std::time::Instant::now();
     let ctx = crate::session::base_session(options)?;
     let versions = store.register_tables(&ctx).await?;
+    for table in Table::ALL {
+        let provider = ctx
+            .deregister_table(table.name())?
+            .expect("registered above");
+        ctx.register_table(format!("all_{}", table.name()), provider)?;
+    }
     if !force
         && let Some((_, recorded)) = built_from(store).await?
         && recorded == versions_json(&versions)
     {
         return Ok(SummariseReport {
             rows: 0,
+            chunks: 0,
             seconds: started.elapsed().as_secs_f64(),
             source_versions: versions,
             rebuilt: false,
         });
     }
+    // The build runs in chunks of schools (URN ranges), two at a time, streamed into one write:
+    // memory is bounded by a chunk, whatever the size of the store.
+    let chunks = urn_chunks(&ctx, chunk_enrolments).await?;
+    let parts = ctx
+        .state()
+        .config()
+        .target_partitions()
+        .clamp(1, chunks.len());
+    let first = ctx.sql(&chunks[0]).await?.create_physical_plan().await?;
+    let schema = first.schema();
+    let streams: Vec<Arc<dyn PartitionStream>> = (0..parts)
+        .map(|part| {
+            Arc::new(SummaryChunks {
+                ctx: ctx.clone(),
+                sqls: chunks.iter().skip(part).step_by(parts).cloned().collect(),
+                schema: schema.clone(),
+            }) as Arc<dyn PartitionStream>
+        })
+        .collect();
+    ctx.register_table(
+        "summary_chunks",
+        Arc::new(StreamingTable::try_new(schema.clone(), streams)?),
+    )?;
+    let plan = ctx
+        .sql("SELECT * FROM summary_chunks")
+        .await?
+        .into_unoptimized_plan();
+
     let path = summary_path(store);
     std::fs::create_dir_all(&path).map_err(|e| StoreError::Io(path.display().to_string(), e))?;
     let url = url::Url::from_directory_path(
@@ -149,7 +202,6 @@ pub async fn summarise(
     let table = deltalake::DeltaTable::try_from_url(url)
         .await
         .map_err(delta(store))?;
-    let plan = ctx.sql(SUMMARY_SQL).await?.into_unoptimized_plan();
     let commit = deltalake::kernel::transaction::CommitProperties::default()
         .with_metadata([(SOURCE_VERSIONS_KEY.to_string(), versions_json(&versions))]);
     let written = table
@@ -176,8 +228,90 @@ pub async fn summarise(
         .unwrap_or(0);
     Ok(SummariseReport {
         rows,
+        chunks: chunks.len(),
         seconds: started.elapsed().as_secs_f64(),
         source_versions: versions,
         rebuilt: true,
     })
+}
+
+/// Enrolments in one chunk of the summary build (at most; a school is never split).
+const CHUNK_ENROLMENTS: u64 = 400_000;
+
+/// The summary SQL for each chunk of schools: contiguous URN ranges that together cover every
+/// URN, each with at most `limit` enrolments (or a single school). The store tables are
+/// registered as `all_registers`, `all_pupils` and `all_schools`; each chunk's query reads them
+/// through CTEs named like the tables, restricted to its URN range. The summary groups by
+/// enrolment (URN and pupil), so the chunks' rows are disjoint and their union is the summary.
+/// Files are sorted by URN, so the range filter prunes files and row groups.
+async fn urn_chunks(ctx: &SessionContext, limit: u64) -> Result<Vec<String>, SummaryError> {
+    let counts = ctx
+        .sql("SELECT urn, count(*) AS n FROM all_pupils GROUP BY urn ORDER BY urn")
+        .await?
+        .collect()
+        .await?;
+    // Upper bounds (inclusive) of every chunk but the last, which is open.
+    let mut bounds = Vec::new();
+    let mut in_chunk = 0u64;
+    for batch in &counts {
+        let urns = batch.column(0).as_primitive::<Int32Type>();
+        let n = batch.column(1).as_primitive::<Int64Type>();
+        for (urn, n) in urns.values().iter().zip(n.values()) {
+            if in_chunk > 0 && in_chunk + *n as u64 > limit {
+                bounds.push(urn - 1);
+                in_chunk = 0;
+            }
+            in_chunk += *n as u64;
+        }
+    }
+    let (_, body) = SUMMARY_SQL
+        .split_once("\nWITH ")
+        .expect("the summary SQL is a WITH query");
+    let mut lower: Option<i32> = None;
+    let mut sqls = Vec::new();
+    for upper in bounds.into_iter().map(Some).chain([None]) {
+        let range = match (lower, upper) {
+            (None, None) => "TRUE".to_string(),
+            (None, Some(hi)) => format!("urn <= {hi}"),
+            (Some(lo), None) => format!("urn > {lo}"),
+            (Some(lo), Some(hi)) => format!("urn > {lo} AND urn <= {hi}"),
+        };
+        sqls.push(format!(
+            "WITH registers AS (SELECT * FROM all_registers WHERE {range}),\n\
+             pupils AS (SELECT * FROM all_pupils WHERE {range}),\n\
+             schools AS (SELECT * FROM all_schools WHERE {range}),\n{body}"
+        ));
+        lower = upper;
+    }
+    Ok(sqls)
+}
+
+/// One stream of the summary build: its chunks' queries, one after the other.
+struct SummaryChunks {
+    ctx: SessionContext,
+    sqls: Vec<String>,
+    schema: SchemaRef,
+}
+
+impl std::fmt::Debug for SummaryChunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SummaryChunks({} chunks)", self.sqls.len())
+    }
+}
+
+impl PartitionStream for SummaryChunks {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _task: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let ctx = self.ctx.clone();
+        let stream = futures::stream::iter(self.sqls.clone())
+            .then(move |sql| {
+                let ctx = ctx.clone();
+                async move { ctx.sql(&sql).await?.execute_stream().await }
+            })
+            .try_flatten();
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
 }

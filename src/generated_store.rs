@@ -382,7 +382,7 @@ async fn write_registers(
             operation,
         )
         .await
-        .map_err(|e| delta_error(store, table)(e.into()))?;
+        .map_err(delta_error(store, table))?;
     Ok(())
 }
 

@@ -135,14 +135,17 @@ pub enum Command {
         #[arg(long)]
         la: Vec<String>,
     },
-    /// Run the benchmark workload (W1-W9 of WORKLOAD.md) against a store
+    /// Run the benchmark workload (W1-W9 of WORKLOAD.md; W1s-W5s and W9s from enrolment_summary)
     Bench {
         #[command(flatten)]
         data: DataArg,
         /// Timed runs per query, after one warm-up run
         #[arg(long, default_value_t = 5)]
         runs: usize,
-        /// Only these queries (W1 ... W9)
+        /// Skip the warm-up run (for very large stores, where one run is all there is time for)
+        #[arg(long)]
+        no_warmup: bool,
+        /// Only these queries (W1 ... W9, W1s ... W5s, W9s)
         #[arg(long)]
         query: Vec<String>,
         /// Also write the figures as JSON to this file
@@ -361,6 +364,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             data,
             runs,
+            no_warmup,
             query,
             json,
         } => {
@@ -369,6 +373,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &store,
                 &crate::bench::BenchOptions {
                     runs,
+                    warmup: !no_warmup,
                     queries: query,
                     session: data.session_options(),
                 },

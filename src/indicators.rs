@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::{cast, filter_record_batch};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, UInt64Type};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
@@ -28,7 +28,10 @@ use sha2::{Digest, Sha256};
 
 use crate::session::{SessionOptions, session};
 use crate::store::{Store, StoreError, Table, TableVersions};
-use crate::summary::{SummaryState, register_summary};
+use crate::summary::{
+    CHUNK_ENROLMENTS, SUMMARY_TABLE, SummaryState, alias_store_tables, chunk_queries,
+    register_summary,
+};
 
 /// The views every output is computed from, in the order they are created.
 pub const VIEWS: [(&str, &str); 5] = [
@@ -185,6 +188,7 @@ pub async fn prepare(
     versions: &TableVersions,
     years: &[String],
     scratch: &Path,
+    live: bool,
 ) -> Result<SummaryState, IndicatorError> {
     // Plain strings rather than string views for the scratch tables: the aggregations over them
     // then emit compact batches, where views would keep (and account for) whole input buffers.
@@ -192,7 +196,12 @@ pub async fn prepare(
         .await?
         .collect()
         .await?;
-    let state = register_summary(ctx, store, versions).await?;
+    let mut state = register_summary(ctx, store, versions, live).await?;
+    let mut input = SUMMARY_TABLE;
+    if state == SummaryState::Live && compute_summary(ctx, scratch).await? {
+        input = "computed_summary";
+        state = SummaryState::Computed;
+    }
     let filter = if years.is_empty() {
         String::new()
     } else {
@@ -200,7 +209,7 @@ pub async fn prepare(
         format!(" WHERE academic_year IN ({})", list.join(", "))
     };
     ctx.sql(&format!(
-        "CREATE OR REPLACE VIEW indicator_input AS SELECT * FROM enrolment_summary{filter}"
+        "CREATE OR REPLACE VIEW indicator_input AS SELECT * FROM {input}{filter}"
     ))
     .await?
     .collect()
@@ -212,6 +221,44 @@ pub async fn prepare(
         }
     }
     Ok(state)
+}
+
+/// Computes the enrolment summary from the registers into the scratch directory, chunk by chunk
+/// of schools (as `summarise` does, so memory stays bounded), and registers it as
+/// `computed_summary`. False when there is nothing to compute (an empty store).
+async fn compute_summary(ctx: &SessionContext, scratch: &Path) -> Result<bool, IndicatorError> {
+    let dir = scratch.join("computed_summary");
+    std::fs::create_dir_all(&dir).map_err(|e| IndicatorError::Io(dir.display().to_string(), e))?;
+    alias_store_tables(ctx).await?;
+    let mut written = false;
+    for (i, sql) in chunk_queries(ctx, CHUNK_ENROLMENTS)
+        .await?
+        .iter()
+        .enumerate()
+    {
+        let batches = ctx
+            .sql(&format!(
+                "COPY ({sql}) TO '{}' STORED AS PARQUET",
+                dir.join(format!("chunk-{i:05}.parquet")).display()
+            ))
+            .await?
+            .collect()
+            .await?;
+        let rows = batches
+            .first()
+            .map(|b| b.column(0).as_primitive::<UInt64Type>().value(0))
+            .unwrap_or(0);
+        written |= rows > 0;
+    }
+    if written {
+        ctx.register_parquet(
+            "computed_summary",
+            dir.to_str().expect("utf-8 path"),
+            datafusion::prelude::ParquetReadOptions::default(),
+        )
+        .await?;
+    }
+    Ok(written)
 }
 
 /// Views read by several later queries: computed once into Parquet in the scratch directory and
@@ -287,7 +334,15 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
     let (ctx, snapshot) = session(store, &options.session).await?;
     let versions = snapshot.versions.clone();
     let scratch = Scratch::new()?;
-    let state = prepare(&ctx, store, &versions, &options.years, scratch.path()).await?;
+    let state = prepare(
+        &ctx,
+        store,
+        &versions,
+        &options.years,
+        scratch.path(),
+        options.session.live_summary,
+    )
+    .await?;
     std::fs::create_dir_all(&options.out)
         .map_err(|e| IndicatorError::Io(options.out.display().to_string(), e))?;
 
@@ -348,7 +403,7 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
         loaded_input_files: loaded,
         enrolment_summary: match state {
             SummaryState::Fresh => "materialised, up to date",
-            SummaryState::Live => {
+            SummaryState::Live | SummaryState::Computed => {
                 "computed from registers (the materialised table was missing or stale)"
             }
         },

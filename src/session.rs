@@ -26,6 +26,9 @@ pub struct SessionOptions {
     pub target_partitions: Option<usize>,
     /// Rows per batch.
     pub batch_size: usize,
+    /// Compute `enrolment_summary` live from the registers even when the materialised table is
+    /// up to date (to measure the indicators job straight from `registers`).
+    pub live_summary: bool,
 }
 
 impl Default for SessionOptions {
@@ -34,6 +37,7 @@ impl Default for SessionOptions {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             target_partitions: None,
             batch_size: 8192,
+            live_summary: false,
         }
     }
 }
@@ -97,6 +101,6 @@ pub async fn session(
 ) -> Result<(SessionContext, StoreSnapshot), StoreError> {
     let ctx = base_session(options)?;
     let versions = store.register_tables(&ctx).await?;
-    let summary = register_summary(&ctx, store, &versions).await?;
+    let summary = register_summary(&ctx, store, &versions, options.live_summary).await?;
     Ok((ctx, StoreSnapshot { versions, summary }))
 }

@@ -46,6 +46,8 @@ pub enum SummaryState {
     Fresh,
     /// The table is missing or older than the store: a live view is registered instead.
     Live,
+    /// Not up to date either: the indicators job computed it from the registers for its run.
+    Computed,
 }
 
 fn summary_path(store: &Store) -> std::path::PathBuf {
@@ -90,14 +92,17 @@ async fn built_from(
     Ok(Some((table, recorded)))
 }
 
-/// Registers `enrolment_summary` in `ctx` (whose store tables are at `versions`).
+/// Registers `enrolment_summary` in `ctx` (whose store tables are at `versions`); with `live`,
+/// always as the live view.
 pub async fn register_summary(
     ctx: &SessionContext,
     store: &Store,
     versions: &TableVersions,
+    live: bool,
 ) -> Result<SummaryState, SummaryError> {
     ctx.deregister_table(SUMMARY_TABLE)?;
-    if let Some((table, recorded)) = built_from(store).await?
+    if !live
+        && let Some((table, recorded)) = built_from(store).await?
         && recorded == versions_json(versions)
     {
         table
@@ -146,12 +151,13 @@ pub async fn summarise_in_chunks(
     let started = std::time::Instant::now();
     let ctx = crate::session::base_session(options)?;
     let versions = store.register_tables(&ctx).await?;
-    for table in Table::ALL {
-        let provider = ctx
-            .deregister_table(table.name())?
-            .expect("registered above");
-        ctx.register_table(format!("all_{}", table.name()), provider)?;
-    }
+    // Plain strings, not views: a sorted chunk then holds compact batches (views keep, and are
+    // accounted for, whole input buffers).
+    ctx.sql("SET datafusion.execution.parquet.schema_force_view_types = false")
+        .await?
+        .collect()
+        .await?;
+    alias_store_tables(&ctx).await?;
     if !force
         && let Some((_, recorded)) = built_from(store).await?
         && recorded == versions_json(&versions)
@@ -166,7 +172,7 @@ pub async fn summarise_in_chunks(
     }
     // The build runs in chunks of schools (URN ranges), two at a time, streamed into one write:
     // memory is bounded by a chunk, whatever the size of the store.
-    let chunks = urn_chunks(&ctx, chunk_enrolments).await?;
+    let chunks = chunk_queries(&ctx, chunk_enrolments).await?;
     let parts = ctx
         .state()
         .config()
@@ -236,15 +242,27 @@ pub async fn summarise_in_chunks(
 }
 
 /// Enrolments in one chunk of the summary build (at most; a school is never split).
-const CHUNK_ENROLMENTS: u64 = 400_000;
+pub const CHUNK_ENROLMENTS: u64 = 200_000;
+
+/// Registers the store tables of `ctx` a second time, as `all_registers`, `all_pupils` and
+/// `all_schools`, which [`chunk_queries`] read.
+pub async fn alias_store_tables(ctx: &SessionContext) -> Result<(), SummaryError> {
+    for table in Table::ALL {
+        let provider = ctx.table_provider(table.name()).await?;
+        ctx.deregister_table(format!("all_{}", table.name()))?;
+        ctx.register_table(format!("all_{}", table.name()), provider)?;
+    }
+    Ok(())
+}
 
 /// The summary SQL for each chunk of schools: contiguous URN ranges that together cover every
-/// URN, each with at most `limit` enrolments (or a single school). The store tables are
-/// registered as `all_registers`, `all_pupils` and `all_schools`; each chunk's query reads them
-/// through CTEs named like the tables, restricted to its URN range. The summary groups by
-/// enrolment (URN and pupil), so the chunks' rows are disjoint and their union is the summary.
-/// Files are sorted by URN, so the range filter prunes files and row groups.
-async fn urn_chunks(ctx: &SessionContext, limit: u64) -> Result<Vec<String>, SummaryError> {
+/// URN, each with at most `limit` enrolments (or a single school). The store tables must be
+/// registered as `all_registers`, `all_pupils` and `all_schools` ([`alias_store_tables`]);
+/// each chunk's query reads them through CTEs named like the tables, restricted to its URN
+/// range. The summary groups by enrolment (URN and pupil), so the chunks' rows are disjoint and
+/// their union is the summary. Files are sorted by URN, so the range filter prunes files and
+/// row groups.
+pub async fn chunk_queries(ctx: &SessionContext, limit: u64) -> Result<Vec<String>, SummaryError> {
     let counts = ctx
         .sql("SELECT urn, count(*) AS n FROM all_pupils GROUP BY urn ORDER BY urn")
         .await?

@@ -7,3 +7,4 @@ mod ingest;
 mod sample;
 mod sql;
 mod summary;
+mod workload;

@@ -58,23 +58,28 @@ def duckdb_queries(urn, pupil):
               f"SELECT s.old_la_code, s.phase, {HEADLINE} FROM e JOIN schools s USING (urn) "
               f"WHERE possible > 0 GROUP BY ALL",
         "W4": f"WITH e AS (SELECT urn, pupil_id, {PER_ENROLMENT} FROM registers GROUP BY ALL), "
-              f"y AS (SELECT e.*, p.nc_year FROM e JOIN pupils p USING (urn, pupil_id) WHERE possible > 0), "
-              f"c AS (SELECT 'Key stage' AS breakdown, {KEY_STAGE} AS cohort, possible, auth, unauth FROM y "
-              f"UNION ALL SELECT 'NC year', nc_year, possible, auth, unauth FROM y) "
-              f"SELECT breakdown, cohort, {HEADLINE} FROM c GROUP BY ALL ORDER BY ALL",
+              f"y AS (SELECT p.nc_year, sum(possible) AS possible, sum(auth) AS auth, sum(unauth) AS unauth, "
+              f"count(*) FILTER (WHERE (auth + unauth) * 10 >= possible) AS pa, "
+              f"count(*) FILTER (WHERE (auth + unauth) * 2 >= possible) AS sa, count(*) AS n "
+              f"FROM e JOIN pupils p USING (urn, pupil_id) WHERE possible > 0 GROUP BY ALL), "
+              f"c AS (SELECT b.breakdown, CASE WHEN b.breakdown = 'Key stage' THEN {KEY_STAGE} ELSE nc_year END AS cohort, y.* "
+              f"FROM y CROSS JOIN (VALUES ('Key stage'), ('NC year')) AS b(breakdown)) "
+              f"SELECT breakdown, cohort, sum(possible), 100.0 * sum(auth + unauth) / sum(possible), "
+              f"100.0 * sum(auth) / sum(possible), 100.0 * sum(unauth) / sum(possible), "
+              f"100.0 * sum(pa) / sum(n), 100.0 * sum(sa) / sum(n) FROM c GROUP BY ALL ORDER BY ALL",
         "W5": f"WITH e AS (SELECT urn, pupil_id, {PER_ENROLMENT} FROM registers GROUP BY ALL), "
-              f"s AS (SELECT {BAND} AS band, p.* FROM e JOIN schools sc USING (urn) "
-              f"JOIN pupils p USING (urn, pupil_id) WHERE sc.phase = 'secondary' AND possible > 0), "
-              f"c AS (SELECT 'All pupils' AS cohort, band FROM s "
-              f"UNION ALL SELECT 'EHC plan', band FROM s WHERE sen = 'E' "
-              f"UNION ALL SELECT 'SEN support', band FROM s WHERE sen = 'K' "
-              f"UNION ALL SELECT 'Children in care', band FROM s WHERE cla "
-              f"UNION ALL SELECT 'CIN or CPP', band FROM s WHERE cin OR cpp "
-              f"UNION ALL SELECT 'FSM', band FROM s WHERE fsm "
-              f"UNION ALL SELECT 'Boys', band FROM s WHERE sex = 'M' "
-              f"UNION ALL SELECT 'Girls', band FROM s WHERE sex = 'F') "
-              f"SELECT cohort, band, count(*), 100.0 * count(*) / sum(count(*)) OVER (PARTITION BY cohort) "
-              f"FROM c GROUP BY ALL ORDER BY ALL",
+              f"b AS (SELECT {BAND} AS band, count(*) AS all_pupils, count(*) FILTER (WHERE sen = 'E') AS ehc, "
+              f"count(*) FILTER (WHERE sen = 'K') AS sen_k, count(*) FILTER (WHERE cla) AS cla, "
+              f"count(*) FILTER (WHERE cin OR cpp) AS cin_cpp, count(*) FILTER (WHERE fsm) AS fsm, "
+              f"count(*) FILTER (WHERE sex = 'M') AS boys, count(*) FILTER (WHERE sex = 'F') AS girls "
+              f"FROM e JOIN schools sc USING (urn) JOIN pupils p USING (urn, pupil_id) "
+              f"WHERE sc.phase = 'secondary' AND possible > 0 GROUP BY ALL), "
+              f"c AS (SELECT c.cohort, b.band, CASE c.cohort WHEN 'All pupils' THEN all_pupils "
+              f"WHEN 'EHC plan' THEN ehc WHEN 'SEN support' THEN sen_k WHEN 'Children in care' THEN cla "
+              f"WHEN 'CIN or CPP' THEN cin_cpp WHEN 'FSM' THEN fsm WHEN 'Boys' THEN boys ELSE girls END AS n "
+              f"FROM b CROSS JOIN (VALUES ('All pupils'), ('EHC plan'), ('SEN support'), ('Children in care'), "
+              f"('CIN or CPP'), ('FSM'), ('Boys'), ('Girls')) AS c(cohort)) "
+              f"SELECT cohort, band, n, 100.0 * n / sum(n) OVER (PARTITION BY cohort) FROM c WHERE n > 0 ORDER BY ALL",
         "W6": f"SELECT date_trunc('week', date) AS w, 100.0 * count(*) FILTER (WHERE code IN {ATTEND}) "
               f"/ count(*) FILTER (WHERE code IN {POSSIBLE}) FROM registers "
               f"WHERE region_code = 'E12000003' GROUP BY ALL ORDER BY 1",
@@ -140,15 +145,18 @@ def polars_queries(data, urn, pupil):
                 .otherwise(pl.lit("severe: 50% or less attendance")))
         s = (enrolments().join(schools().filter(pl.col("phase") == "secondary").select("urn"), on="urn")
              .join(pupils(), on=["urn", "pupil_id"]).with_columns(band.alias("band")))
-        cohorts = {"All pupils": pl.lit(True), "EHC plan": pl.col("sen") == "E",
+        cohorts = {"EHC plan": pl.col("sen") == "E",
                    "SEN support": pl.col("sen") == "K", "Children in care": pl.col("cla"),
                    "CIN or CPP": pl.col("cin") | pl.col("cpp"), "FSM": pl.col("fsm"),
                    "Boys": pl.col("sex") == "M", "Girls": pl.col("sex") == "F"}
-        parts = [s.filter(keep).group_by("band").agg(pl.len().alias("enrolments"))
-                 .with_columns(pl.lit(name).alias("cohort")) for name, keep in cohorts.items()]
-        return (pl.concat(parts).with_columns(
-            (pl.col("enrolments") * 100.0 / pl.col("enrolments").sum().over("cohort")).alias("pct"))
-            .sort("cohort", "band").collect())
+        counts = s.group_by("band").agg(
+            [pl.len().cast(pl.Int64).alias("All pupils")]
+            + [keep.cast(pl.Int64).sum().alias(name) for name, keep in cohorts.items()])
+        return (counts.unpivot(index="band", variable_name="cohort", value_name="enrolments")
+                .filter(pl.col("enrolments") > 0)
+                .with_columns((pl.col("enrolments") * 100.0
+                               / pl.col("enrolments").sum().over("cohort")).alias("pct"))
+                .sort("cohort", "band").collect())
 
     def daily_attendance(frame, key):
         return (frame.group_by(key).agg(

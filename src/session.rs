@@ -10,6 +10,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::memory::RepartitionNeverSpills;
 use crate::store::{Store, StoreError, TableVersions};
 use crate::summary::{SummaryState, register_summary};
 
@@ -61,11 +62,12 @@ pub fn base_session(options: &SessionOptions) -> datafusion::error::Result<Sessi
         opts.execution.parquet.enable_page_index = true;
     }
     // A greedy pool: the indicator queries hold many aggregates at once, and a fair pool's equal
-    // shares starve the ones that cannot spill.
-    let pool = TrackConsumersPool::new(
+    // shares starve the ones that cannot spill. Repartition buffers are always granted (a
+    // DataFusion 55 hang, see `memory`).
+    let pool = RepartitionNeverSpills::new(TrackConsumersPool::new(
         GreedyMemoryPool::new(options.memory_limit),
         std::num::NonZeroUsize::new(5).expect("non-zero"),
-    );
+    ));
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_pool(Arc::new(pool))
         .with_disk_manager_builder(

@@ -198,7 +198,7 @@ pub async fn prepare(
         .await?;
     let mut state = register_summary(ctx, store, versions, live).await?;
     let mut input = SUMMARY_TABLE;
-    if state == SummaryState::Live && compute_summary(ctx, scratch).await? {
+    if state == SummaryState::Live && compute_summary(ctx, scratch, years).await? {
         input = "computed_summary";
         state = SummaryState::Computed;
     }
@@ -226,12 +226,16 @@ pub async fn prepare(
 /// Computes the enrolment summary from the registers into the scratch directory, chunk by chunk
 /// of schools (as `summarise` does, so memory stays bounded), and registers it as
 /// `computed_summary`. False when there is nothing to compute (an empty store).
-async fn compute_summary(ctx: &SessionContext, scratch: &Path) -> Result<bool, IndicatorError> {
+async fn compute_summary(
+    ctx: &SessionContext,
+    scratch: &Path,
+    years: &[String],
+) -> Result<bool, IndicatorError> {
     let dir = scratch.join("computed_summary");
     std::fs::create_dir_all(&dir).map_err(|e| IndicatorError::Io(dir.display().to_string(), e))?;
     alias_store_tables(ctx).await?;
     let mut written = false;
-    for (i, sql) in chunk_queries(ctx, CHUNK_ENROLMENTS)
+    for (i, sql) in chunk_queries(ctx, CHUNK_ENROLMENTS, years)
         .await?
         .iter()
         .enumerate()
@@ -239,7 +243,10 @@ async fn compute_summary(ctx: &SessionContext, scratch: &Path) -> Result<bool, I
         let batches = ctx
             .sql(&format!(
                 "COPY ({sql}) TO '{}' STORED AS PARQUET",
-                dir.join(format!("chunk-{i:05}.parquet")).display()
+                dir.join(format!("chunk-{i:05}.parquet"))
+                    .display()
+                    .to_string()
+                    .replace('\'', "''")
             ))
             .await?
             .collect()
@@ -251,6 +258,7 @@ async fn compute_summary(ctx: &SessionContext, scratch: &Path) -> Result<bool, I
         written |= rows > 0;
     }
     if written {
+        ctx.deregister_table("computed_summary")?;
         ctx.register_parquet(
             "computed_summary",
             dir.to_str().expect("utf-8 path"),
@@ -282,7 +290,7 @@ async fn materialise(
     let location = dir.join("data.parquet");
     ctx.sql(&format!(
         "COPY (SELECT * FROM {view}) TO '{}' STORED AS PARQUET",
-        location.display()
+        location.display().to_string().replace('\'', "''")
     ))
     .await?
     .collect()

@@ -151,12 +151,6 @@ pub async fn summarise_in_chunks(
     let started = std::time::Instant::now();
     let ctx = crate::session::base_session(options)?;
     let versions = store.register_tables(&ctx).await?;
-    // Plain strings, not views: a sorted chunk then holds compact batches (views keep, and are
-    // accounted for, whole input buffers).
-    ctx.sql("SET datafusion.execution.parquet.schema_force_view_types = false")
-        .await?
-        .collect()
-        .await?;
     alias_store_tables(&ctx).await?;
     if !force
         && let Some((_, recorded)) = built_from(store).await?
@@ -170,14 +164,16 @@ pub async fn summarise_in_chunks(
             rebuilt: false,
         });
     }
-    // The build runs in chunks of schools (URN ranges), two at a time, streamed into one write:
-    // memory is bounded by a chunk, whatever the size of the store.
-    let chunks = chunk_queries(&ctx, chunk_enrolments).await?;
+    // The build runs in chunks of schools (URN ranges), at most two at a time (each one itself
+    // runs on every core), streamed into one write: memory is bounded by two chunks, whatever
+    // the size of the store and the number of cores.
+    let chunks = chunk_queries(&ctx, chunk_enrolments, &[]).await?;
     let parts = ctx
         .state()
         .config()
         .target_partitions()
-        .clamp(1, chunks.len());
+        .clamp(1, 2)
+        .min(chunks.len());
     let first = ctx.sql(&chunks[0]).await?.create_physical_plan().await?;
     let schema = first.schema();
     let streams: Vec<Arc<dyn PartitionStream>> = (0..parts)
@@ -262,7 +258,14 @@ pub async fn alias_store_tables(ctx: &SessionContext) -> Result<(), SummaryError
 /// range. The summary groups by enrolment (URN and pupil), so the chunks' rows are disjoint and
 /// their union is the summary. Files are sorted by URN, so the range filter prunes files and
 /// row groups.
-pub async fn chunk_queries(ctx: &SessionContext, limit: u64) -> Result<Vec<String>, SummaryError> {
+///
+/// With `years`, only those academic years are read (the summary joins on `academic_year`, so
+/// this is exact).
+pub async fn chunk_queries(
+    ctx: &SessionContext,
+    limit: u64,
+    years: &[String],
+) -> Result<Vec<String>, SummaryError> {
     let counts = ctx
         .sql("SELECT urn, count(*) AS n FROM all_pupils GROUP BY urn ORDER BY urn")
         .await?
@@ -285,6 +288,15 @@ pub async fn chunk_queries(ctx: &SessionContext, limit: u64) -> Result<Vec<Strin
     let (_, body) = SUMMARY_SQL
         .split_once("\nWITH ")
         .expect("the summary SQL is a WITH query");
+    let year_filter = if years.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = years
+            .iter()
+            .map(|y| format!("'{}'", y.replace('\'', "''")))
+            .collect();
+        format!(" AND academic_year IN ({})", list.join(", "))
+    };
     let mut lower: Option<i32> = None;
     let mut sqls = Vec::new();
     for upper in bounds.into_iter().map(Some).chain([None]) {
@@ -295,8 +307,8 @@ pub async fn chunk_queries(ctx: &SessionContext, limit: u64) -> Result<Vec<Strin
             (Some(lo), Some(hi)) => format!("urn > {lo} AND urn <= {hi}"),
         };
         sqls.push(format!(
-            "WITH registers AS (SELECT * FROM all_registers WHERE {range}),\n\
-             pupils AS (SELECT * FROM all_pupils WHERE {range}),\n\
+            "WITH registers AS (SELECT * FROM all_registers WHERE {range}{year_filter}),\n\
+             pupils AS (SELECT * FROM all_pupils WHERE {range}{year_filter}),\n\
              schools AS (SELECT * FROM all_schools WHERE {range}),\n{body}"
         ));
         lower = upper;

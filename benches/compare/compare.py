@@ -5,8 +5,9 @@ files, interleaved query by query in one run so that ratios hold on a noisy mach
     pip install -r benches/compare/requirements.txt
     python3 benches/compare/compare.py --data DIR [--bin target/release/attendance] [--runs 3]
 
-DuckDB and Polars read the Parquet files of a freshly generated store directly (hive partitions);
-a store that has had corrections also holds files Delta has removed, so use `attendance generate`.
+DuckDB and Polars read the Parquet files of a freshly generated store directly (hive partitions,
+academic year 2024-25); a store that has had corrections also holds files Delta has removed, which
+they would count, so use a store made by `attendance generate` into an empty directory.
 Each engine runs its own best form of the query: code lists for the others, the attendance
 functions for this engine. Prints median seconds per query and the ratios attendance / DuckDB and
 attendance / Polars (below 1: this engine is faster).
@@ -22,6 +23,7 @@ import time
 import duckdb
 import polars as pl
 
+YEAR = "2024-25"
 POSSIBLE = "('/', '\\', 'L', 'B', 'K', 'P', 'V', 'W', 'J', 'C', 'C1', 'C2', 'E', 'I', 'J1', 'M', 'R', 'S', 'T', 'H', 'F', 'G', 'N', 'O', 'U')"
 AUTH = "('C', 'C1', 'C2', 'E', 'I', 'J1', 'M', 'R', 'S', 'T', 'H', 'F')"
 UNAUTH = "('G', 'N', 'O', 'U')"
@@ -92,9 +94,11 @@ def duckdb_queries(urn, pupil):
 
 
 def polars_queries(data, urn, pupil):
-    regs = lambda: pl.scan_parquet(f"{data}/registers/**/*.parquet", hive_partitioning=True)
+    regs = lambda: pl.scan_parquet(f"{data}/registers/**/*.parquet", hive_partitioning=True).filter(
+        pl.col("academic_year") == YEAR)
     schools = lambda: pl.scan_parquet(f"{data}/schools/*.parquet")
-    pupils = lambda: pl.scan_parquet(f"{data}/pupils/**/*.parquet", hive_partitioning=True)
+    pupils = lambda: pl.scan_parquet(f"{data}/pupils/**/*.parquet", hive_partitioning=True).filter(
+        pl.col("academic_year") == YEAR)
     possible = ["/", "\\", "L", "B", "K", "P", "V", "W", "J", "C", "C1", "C2", "E", "I", "J1", "M",
                 "R", "S", "T", "H", "F", "G", "N", "O", "U"]
     attend = ["/", "\\", "L", "B", "K", "P", "V", "W", "J"]
@@ -105,9 +109,9 @@ def polars_queries(data, urn, pupil):
 
     def enrolments():
         return (regs().group_by("urn", "pupil_id").agg(
-            code.is_in(possible).sum().alias("possible"),
-            code.is_in(auth).sum().alias("auth"),
-            code.is_in(unauth).sum().alias("unauth")).filter(pl.col("possible") > 0))
+            code.is_in(possible).cast(pl.Int64).sum().alias("possible"),
+            code.is_in(auth).cast(pl.Int64).sum().alias("auth"),
+            code.is_in(unauth).cast(pl.Int64).sum().alias("unauth")).filter(pl.col("possible") > 0))
 
     headline = [
         pl.col("possible").sum().alias("possible_sessions"),
@@ -160,7 +164,8 @@ def polars_queries(data, urn, pupil):
 
     def daily_attendance(frame, key):
         return (frame.group_by(key).agg(
-            (code.is_in(attend).sum() * 100.0 / code.is_in(possible).sum()).alias("attendance_pct"))
+            (code.is_in(attend).cast(pl.Int64).sum() * 100.0
+             / code.is_in(possible).cast(pl.Int64).sum()).alias("attendance_pct"))
             .sort(key).collect())
 
     def w6():
@@ -203,8 +208,8 @@ def main():
     args = ap.parse_args()
 
     con = duckdb.connect()
-    con.execute(f"CREATE VIEW registers AS SELECT * FROM read_parquet('{args.data}/registers/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)")
-    con.execute(f"CREATE VIEW pupils AS SELECT * FROM read_parquet('{args.data}/pupils/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)")
+    con.execute(f"CREATE VIEW registers AS SELECT * FROM read_parquet('{args.data}/registers/**/*.parquet', hive_partitioning = true, hive_types_autocast = false) WHERE academic_year = '{YEAR}'")
+    con.execute(f"CREATE VIEW pupils AS SELECT * FROM read_parquet('{args.data}/pupils/**/*.parquet', hive_partitioning = true, hive_types_autocast = false) WHERE academic_year = '{YEAR}'")
     con.execute(f"CREATE VIEW schools AS SELECT * FROM read_parquet('{args.data}/schools/*.parquet')")
     urn, pupil = con.execute(f"SELECT urn, pupil_id FROM read_parquet('{args.data}/pupils/**/*.parquet') ORDER BY urn, pupil_id LIMIT 1").fetchone()
     dq = duckdb_queries(urn, pupil)

@@ -320,6 +320,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
             &register_inputs.load,
             &touched,
             options.update,
+            !no_duplicates_possible(&staged_files),
             &mut problems,
         )
         .await?;
@@ -416,6 +417,8 @@ impl Drop for StagingDir {
 struct StagedFile {
     rows_read: u64,
     rows_staged: usize,
+    /// The staged keys' range, when they are strictly increasing.
+    sorted_range: Option<(MarkOrder, MarkOrder)>,
     missing_marks: u64,
     partitions: Vec<(String, String, String)>,
     problems: Problems,
@@ -474,6 +477,7 @@ fn stage_register_file(
     Ok(StagedFile {
         rows_read,
         rows_staged: rows.rows,
+        sorted_range: rows.sorted_range(),
         missing_marks: rows.missing_marks,
         partitions: rows
             .partitions
@@ -592,12 +596,29 @@ fn partition_filter(alias: &str, touched: &BTreeSet<(String, String, String)>) -
 
 /// Finds duplicate marks inside the input and marks already stored (identical: a no-op; another
 /// code: a conflict, or a replacement with `update`).
+/// True when no two staged marks can share a key, without looking at them again: every file's
+/// keys were strictly increasing (so a file has no duplicate) and the files' key ranges do not
+/// overlap (so no two files share one). Inputs sorted by school and pupil, one file per LA or
+/// per school, are like that; otherwise the duplicate query runs.
+fn no_duplicates_possible(files: &[StagedFile]) -> bool {
+    let mut ranges = Vec::with_capacity(files.len());
+    for file in files.iter().filter(|f| f.rows_staged > 0) {
+        match &file.sorted_range {
+            Some(range) => ranges.push(range),
+            None => return false,
+        }
+    }
+    ranges.sort();
+    ranges.windows(2).all(|pair| pair[0].1 < pair[1].0)
+}
+
 async fn check_staged_marks(
     ctx: &SessionContext,
     staging: &Path,
     files: &[InputFile],
     touched: &BTreeSet<(String, String, String)>,
     update: bool,
+    find_duplicates: bool,
     problems: &mut Problems,
 ) -> Result<RegisterPlan, IngestError> {
     ctx.register_parquet(
@@ -610,8 +631,10 @@ async fn check_staged_marks(
     let location = |src: i32| files[src as usize].display.as_str();
 
     // Two marks for one pupil, school, date and session inside the input: the first one stands.
-    let duplicates = ctx
-        .sql(
+    let duplicates = if !find_duplicates {
+        vec![]
+    } else {
+        ctx.sql(
             r#"WITH dup AS (
                 SELECT pupil_id, urn, "date", "session" FROM ingest_staged
                 GROUP BY pupil_id, urn, "date", "session" HAVING count(*) > 1)
@@ -623,7 +646,8 @@ async fn check_staged_marks(
         )
         .await?
         .collect()
-        .await?;
+        .await?
+    };
     let mut previous: Option<StagedMark> = None;
     for batch in duplicates {
         let batch = cast_to_plain(&batch)?;

@@ -320,6 +320,70 @@ pub struct RegisterRows {
     /// The school and academic year of the previous valid row.
     last_partition: Option<(i32, i32)>,
     year_cache: HashMap<i32, (String, bool)>,
+    /// Whether each staged mark's key came strictly after the previous one's, in the order
+    /// [`MarkOrder`]: then the file has no two marks with one key.
+    pub strictly_increasing: bool,
+    /// The first and last staged keys (the file's key range when `strictly_increasing`).
+    pub first_key: Option<MarkOrder>,
+    last_key: Option<MarkOrder>,
+}
+
+/// A mark's key in the order inputs usually come in: school, pupil, date, session (AM < PM).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MarkOrder {
+    pub urn: i32,
+    pub pupil_id: String,
+    pub date: i32,
+    pub pm: bool,
+}
+
+impl MarkOrder {
+    /// Compares with a key given by parts, without building it.
+    fn cmp_parts(&self, urn: i32, pupil_id: &str, date: i32, pm: bool) -> std::cmp::Ordering {
+        (self.urn, self.pupil_id.as_str(), self.date, self.pm).cmp(&(urn, pupil_id, date, pm))
+    }
+
+    /// Sets to the key given by parts, reusing the pupil id's buffer.
+    fn set(&mut self, urn: i32, pupil_id: &str, date: i32, pm: bool) {
+        self.urn = urn;
+        self.pupil_id.clear();
+        self.pupil_id.push_str(pupil_id);
+        self.date = date;
+        self.pm = pm;
+    }
+}
+
+impl RegisterRows {
+    /// The file's key range, when its keys are strictly increasing (else `None`).
+    pub fn sorted_range(&self) -> Option<(MarkOrder, MarkOrder)> {
+        if !self.strictly_increasing {
+            return None;
+        }
+        Some((self.first_key.clone()?, self.last_key.clone()?))
+    }
+
+    fn track_order(&mut self, urn: i32, pupil_id: &str, date: i32, pm: bool) {
+        match &mut self.last_key {
+            None => {
+                let key = MarkOrder {
+                    urn,
+                    pupil_id: pupil_id.to_string(),
+                    date,
+                    pm,
+                };
+                self.first_key = Some(key.clone());
+                self.last_key = Some(key);
+            }
+            Some(last) => {
+                if self.strictly_increasing
+                    && last.cmp_parts(urn, pupil_id, date, pm) != std::cmp::Ordering::Less
+                {
+                    self.strictly_increasing = false;
+                }
+                last.set(urn, pupil_id, date, pm);
+            }
+        }
+    }
 }
 
 impl RegisterRows {
@@ -340,6 +404,9 @@ impl RegisterRows {
             partitions: HashSet::new(),
             last_partition: None,
             year_cache: HashMap::new(),
+            strictly_increasing: true,
+            first_key: None,
+            last_key: None,
         }
     }
 
@@ -426,6 +493,7 @@ impl RegisterRows {
         self.la_code.append_value(&*school.la_code);
         self.line.append_value(line as i64);
         self.rows += 1;
+        self.track_order(urn, pupil_id, days, session == "PM");
     }
 
     /// Rows waiting in the builders.

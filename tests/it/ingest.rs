@@ -104,6 +104,13 @@ fn cases() -> Vec<(&'static str, Kind, String, &'static str)> {
             "3: field `session`",
         ),
         (
+            // Not adjacent: the file is not in key order, so the duplicate query runs.
+            "two marks in one file, apart",
+            Kind::Registers,
+            reg("P2,100001,2024-09-03,AM,/\nP1,100001,2024-09-03,AM,I"),
+            "4: field `session`",
+        ),
+        (
             "conflict with stored mark",
             Kind::Registers,
             reg("P1,100001,2024-09-02,AM,N"),
@@ -418,6 +425,46 @@ async fn loading_the_same_files_again_is_a_no_op() {
         f.query("SELECT count(*) AS n FROM registers")
             .await
             .matches("| 6 ")
+            .count(),
+        1
+    );
+}
+
+/// Each file in key order, but their key ranges overlap: a mark of the second file repeats one
+/// of the first. Two sorted files with disjoint ranges load without the duplicate query.
+#[tokio::test]
+async fn duplicates_across_sorted_files() {
+    let f = Fixture::loaded().await;
+    let before = snapshot(&f).await;
+    let header = "pupil_id,urn,date,session,code\n";
+    let first = f.file(
+        "first.csv",
+        &format!("{header}P1,100001,2024-09-03,AM,/\nP2,100001,2024-09-03,AM,/\n"),
+    );
+    let second = f.file(
+        "second.csv",
+        &format!("{header}P1,100001,2024-09-03,AM,N\nP1,100001,2024-09-03,PM,/\n"),
+    );
+    let err = f
+        .ingest(&f.options(&[&first, &second]))
+        .await
+        .expect_err("a mark given twice");
+    assert!(
+        err.contains(&format!("{}:2: field `session`", second.display())),
+        "{err}"
+    );
+    assert_eq!(snapshot(&f).await, before);
+
+    let third = f.file(
+        "third.csv",
+        &format!("{header}P3,100002,2024-09-03,AM,/\nP3,100002,2024-09-03,PM,/\n"),
+    );
+    let summary = f.ingest(&f.options(&[&first, &third])).await.unwrap();
+    assert_eq!(summary.registers.rows_added, 4);
+    assert_eq!(
+        f.query("SELECT count(*) AS n FROM registers")
+            .await
+            .matches("| 10 ")
             .count(),
         1
     );

@@ -4,8 +4,8 @@
 //! EHC plan, CIN, girl) `L` and `-`. All on Monday 2 September 2024, all in the headline scope,
 //! so the `enrolment_summary` forms (W1s ... W5s) give the same answers as the `registers` ones.
 //!
-//! Per enrolment: P1 possible 2, absent 0; P2 possible 2, authorised 1, unauthorised 1 (50%:
-//! persistent and severe); P3 possible 1 (`-` counts in nothing), absent 0.
+//! Per enrolment: P1 possible 2, absent 0; P2 possible 2, authorised 1, unauthorised 1 (100%
+//! absent: persistent and severe); P3 possible 1 (`-` counts in nothing), absent 0.
 
 use attendance::bench::{WORKLOAD, with_parameters};
 use datafusion::arrow::util::display::array_value_to_string;

@@ -594,8 +594,6 @@ fn partition_filter(alias: &str, touched: &BTreeSet<(String, String, String)>) -
     format!("({})", terms.join(" OR "))
 }
 
-/// Finds duplicate marks inside the input and marks already stored (identical: a no-op; another
-/// code: a conflict, or a replacement with `update`).
 /// True when no two staged marks can share a key, without looking at them again: every file's
 /// keys were strictly increasing (so a file has no duplicate) and the files' key ranges do not
 /// overlap (so no two files share one). Inputs sorted by school and pupil, one file per LA or
@@ -612,6 +610,9 @@ fn no_duplicates_possible(files: &[StagedFile]) -> bool {
     ranges.windows(2).all(|pair| pair[0].1 < pair[1].0)
 }
 
+/// Finds duplicate marks inside the input (unless `find_duplicates` is false because there can be
+/// none) and marks already stored (identical: a no-op; another code: a conflict, or a
+/// replacement with `update`).
 async fn check_staged_marks(
     ctx: &SessionContext,
     staging: &Path,

@@ -322,9 +322,9 @@ pub struct RegisterRows {
     year_cache: HashMap<i32, (String, bool)>,
     /// Whether each staged mark's key came strictly after the previous one's, in the order
     /// [`MarkOrder`]: then the file has no two marks with one key.
-    pub strictly_increasing: bool,
+    strictly_increasing: bool,
     /// The first and last staged keys (the file's key range when `strictly_increasing`).
-    pub first_key: Option<MarkOrder>,
+    first_key: Option<MarkOrder>,
     last_key: Option<MarkOrder>,
 }
 

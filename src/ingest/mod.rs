@@ -250,10 +250,16 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     bar.set_message("schools");
     for file in &school_inputs.load {
         let mut rows = SchoolRows::default();
-        read_records(file, &SCHOOL_COLUMNS, &mut problems, |line, f, problems| {
-            summary.schools.rows_read += 1;
-            rows.push(&file.display, line, f, problems);
-        })?;
+        read_records(
+            file,
+            &SCHOOL_COLUMNS,
+            false,
+            &mut problems,
+            |line, f, problems| {
+                summary.schools.rows_read += 1;
+                rows.push(&file.display, line, f, problems);
+            },
+        )?;
         rows.add_to(&mut schools);
         new_schools.push(rows.to_batch());
         bar.inc(file.bytes);
@@ -269,12 +275,18 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     bar.set_message("pupils");
     for file in &pupil_inputs.load {
         let mut rows = PupilRows::default();
-        read_records(file, &PUPIL_COLUMNS, &mut problems, |line, f, problems| {
-            summary.pupils.rows_read += 1;
-            if let Some(key) = rows.push(&file.display, line, f, &schools, problems) {
-                enrolments.insert(key);
-            }
-        })?;
+        read_records(
+            file,
+            &PUPIL_COLUMNS,
+            false,
+            &mut problems,
+            |line, f, problems| {
+                summary.pupils.rows_read += 1;
+                if let Some(key) = rows.push(&file.display, line, f, &schools, problems) {
+                    enrolments.insert(key);
+                }
+            },
+        )?;
         new_pupils.push(rows.finish());
         bar.inc(file.bytes);
     }
@@ -440,8 +452,10 @@ fn stage_register_file(
     let out_path = staging.join(format!("{src:06}.parquet"));
     let out =
         File::create(&out_path).map_err(|e| IngestError::io(&out_path.display().to_string(), e))?;
+    // Staging files are read back once, whole: fast compression, no dictionaries.
     let props = WriterProperties::builder()
         .set_compression(Compression::LZ4_RAW)
+        .set_dictionary_enabled(false)
         .build();
     let mut writer = ArrowWriter::try_new(out, staging_schema(), Some(props))
         .map_err(|e| IngestError::DataFusion(e.into()))?;
@@ -450,6 +464,7 @@ fn stage_register_file(
     read_records(
         file,
         &REGISTER_COLUMNS,
+        true,
         &mut problems,
         |line, f, problems| {
             rows_read += 1;

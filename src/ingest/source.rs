@@ -2,7 +2,9 @@
 //!
 //! CSV (DOMAIN.md section 5): UTF-8 with an optional BOM, a header row, RFC 4180 quoting, `\n` or
 //! `\r\n`. Parquet files with the same column names are read too; their "line" is the 1-based row
-//! number. Either way the validator sees each record as strings, so one set of rules serves both.
+//! number. Either way the validator sees each record as strings, so one set of rules serves both;
+//! Parquet integer and date columns are also handed over as numbers, which the validator checks
+//! without a round trip through text.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -10,11 +12,12 @@ use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
 
 use super::error::{IngestError, Problems, RowError};
+use super::fields::date32_text;
 
 /// An input file: its path, how it is named in messages, and its content hash.
 #[derive(Debug, Clone)]
@@ -64,6 +67,9 @@ impl InputFile {
 pub struct Fields<'a> {
     values: &'a [&'a str],
     positions: &'a [usize],
+    /// The `i`-th required column's value as a number, when the input column is typed (Parquet
+    /// integers and dates: days since 1970-01-01); empty for CSV.
+    typed: &'a [Option<i64>],
     raw: &'a dyn Fn() -> String,
 }
 
@@ -71,6 +77,12 @@ impl Fields<'_> {
     /// The value of the `i`-th required column.
     pub fn get(&self, i: usize) -> &str {
         self.values[self.positions[i]]
+    }
+
+    /// The `i`-th required column as a number, when the input column has an integer or date
+    /// type and the value is not null (then [`Self::get`] is empty).
+    pub fn typed(&self, i: usize) -> Option<i64> {
+        self.typed.get(i).copied().flatten()
     }
 
     /// The whole record as one CSV line, for the reject file.
@@ -81,15 +93,17 @@ impl Fields<'_> {
 
 /// Reads every record of `file`, calling `on_record(line, fields, problems)` for each
 /// well-formed one; malformed ones (wrong number of fields, bytes that are not UTF-8) go to
-/// `problems`. Header problems (no header, a missing column) fail the whole file.
+/// `problems`. Header problems (no header, a missing column) fail the whole file. With
+/// `numbers`, Parquet integer and date columns come as [`Fields::typed`] values instead of text.
 pub fn read_records(
     file: &InputFile,
     columns: &[&str],
+    numbers: bool,
     problems: &mut Problems,
     mut on_record: impl FnMut(u64, &Fields<'_>, &mut Problems),
 ) -> Result<(), IngestError> {
     if file.is_parquet() {
-        return read_parquet(file, columns, problems, on_record);
+        return read_parquet(file, columns, numbers, problems, on_record);
     }
     let handle = File::open(&file.path).map_err(|e| IngestError::io(&file.display, e))?;
     let mut reader = csv::ReaderBuilder::new()
@@ -183,6 +197,7 @@ pub fn read_records(
             &Fields {
                 values: &values,
                 positions: &positions,
+                typed: &[],
                 raw: &raw,
             },
             problems,
@@ -255,6 +270,7 @@ fn header_positions(
 fn read_parquet(
     file: &InputFile,
     columns: &[&str],
+    numbers: bool,
     problems: &mut Problems,
     mut on_record: impl FnMut(u64, &Fields<'_>, &mut Problems),
 ) -> Result<(), IngestError> {
@@ -284,10 +300,17 @@ fn read_parquet(
     let mut row = 0u64;
     for batch in reader {
         let batch: RecordBatch = batch.map_err(|e| parquet_error(&e))?;
+        // Integer and date columns are read as numbers (no round trip through text); every
+        // other column as text.
         let mut arrays = Vec::with_capacity(columns.len());
         for column in columns {
             let array = batch.column_by_name(column).expect("checked above");
-            let as_text = cast(array, &DataType::Utf8).map_err(|e| {
+            let as_type = match array.data_type() {
+                DataType::Date32 if numbers => DataType::Date32,
+                t if numbers && t.is_integer() => DataType::Int64,
+                _ => DataType::Utf8,
+            };
+            let converted = cast(array, &as_type).map_err(|e| {
                 IngestError::Header(RowError::new(
                     &file.display,
                     0,
@@ -295,21 +318,56 @@ fn read_parquet(
                     format!("incompatible type: {e}"),
                 ))
             })?;
-            arrays.push(as_text);
+            arrays.push(converted);
         }
-        let texts: Vec<_> = arrays.iter().map(|a| a.as_string::<i32>()).collect();
         let mut values: Vec<&str> = vec![""; columns.len()];
+        let mut typed: Vec<Option<i64>> = vec![None; columns.len()];
         for i in 0..batch.num_rows() {
             row += 1;
-            for (slot, text) in values.iter_mut().zip(&texts) {
-                *slot = if text.is_null(i) { "" } else { text.value(i) };
+            for ((value, number), array) in values.iter_mut().zip(typed.iter_mut()).zip(&arrays) {
+                *value = "";
+                *number = None;
+                if array.is_null(i) {
+                    continue;
+                }
+                match array.data_type() {
+                    DataType::Date32 => {
+                        *number = Some(i64::from(array.as_primitive::<Date32Type>().value(i)))
+                    }
+                    DataType::Int64 => *number = Some(array.as_primitive::<Int64Type>().value(i)),
+                    _ => *value = array.as_string::<i32>().value(i),
+                }
             }
-            let raw = || csv_line(&values);
+            let raw = || {
+                let texts: Vec<String> = arrays
+                    .iter()
+                    .zip(&values)
+                    .map(|(array, value)| {
+                        if array.is_null(i) {
+                            String::new()
+                        } else {
+                            match array.data_type() {
+                                DataType::Date32 => {
+                                    let days = array.as_primitive::<Date32Type>().value(i);
+                                    date32_text(days)
+                                }
+                                DataType::Int64 => {
+                                    array.as_primitive::<Int64Type>().value(i).to_string()
+                                }
+                                _ => value.to_string(),
+                            }
+                        }
+                    })
+                    .collect();
+                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+                csv_line(&texts)
+            };
             on_record(
                 row,
                 &Fields {
                     values: &values,
                     positions: &positions,
+                    typed: &typed,
                     raw: &raw,
                 },
                 problems,

@@ -319,7 +319,9 @@ pub struct RegisterRows {
     pub partitions: HashSet<(String, Arc<str>, Arc<str>)>,
     /// The school and academic year of the previous valid row.
     last_partition: Option<(i32, i32)>,
-    year_cache: HashMap<i32, (String, bool)>,
+    year_cache: datafusion::common::HashMap<i32, (String, bool)>,
+    /// The enrolment (academic year, URN, pupil) of the previous valid row.
+    last_enrolment: Option<(String, i32, String)>,
     /// Whether each staged mark's key came strictly after the previous one's, in the order
     /// [`MarkOrder`]: then the file has no two marks with one key.
     strictly_increasing: bool,
@@ -403,7 +405,8 @@ impl RegisterRows {
             missing_marks: 0,
             partitions: HashSet::new(),
             last_partition: None,
-            year_cache: HashMap::new(),
+            year_cache: Default::default(),
+            last_enrolment: None,
             strictly_increasing: true,
             first_key: None,
             last_key: None,
@@ -426,13 +429,28 @@ impl RegisterRows {
         if let Err(r) = parse_pupil_id(pupil_id) {
             return fail(problems, "pupil_id", r);
         }
-        let urn = match parse_urn(f.get(1)) {
-            Ok(u) => u,
-            Err(r) => return fail(problems, "urn", r),
+        let urn = match f.typed(1) {
+            Some(n) => match i32::try_from(n) {
+                Ok(u) if u > 0 => u,
+                _ => return fail(problems, "urn", "URN out of range (1 to 2147483647)".into()),
+            },
+            None => match parse_urn(f.get(1)) {
+                Ok(u) => u,
+                Err(r) => return fail(problems, "urn", r),
+            },
         };
-        let date = match parse_date(f.get(2)) {
-            Ok(d) => d,
-            Err(r) => return fail(problems, "date", r),
+        let days = match f.typed(2) {
+            Some(n) => match i32::try_from(n)
+                .ok()
+                .filter(|d| checked_date32(*d).is_some())
+            {
+                Some(d) => d,
+                None => return fail(problems, "date", "not a valid calendar date".into()),
+            },
+            None => match parse_date(f.get(2)) {
+                Ok(d) => date32(d),
+                Err(r) => return fail(problems, "date", r),
+            },
         };
         let session = f.get(3);
         if session != "AM" && session != "PM" {
@@ -455,23 +473,29 @@ impl RegisterRows {
                 ),
             );
         }
-        let days = date32(date);
-        let (year, weekend) = self
-            .year_cache
-            .entry(days)
-            .or_insert_with(|| (academic_year_of(date), is_weekend(date)));
+        let (year, weekend) = self.year_cache.entry(days).or_insert_with(|| {
+            let date = from_date32(days);
+            (academic_year_of(date), is_weekend(date))
+        });
         if *weekend {
             return fail(problems, "date", "a mark on a Saturday or Sunday".into());
         }
         let Some(school) = schools.get(&urn) else {
             return fail(problems, "urn", "school not in schools".into());
         };
-        if !enrolments.contains(&enrolment_key(year, pupil_id, urn)) {
+        // Marks come in runs of one enrolment: look the enrolment up when the run changes.
+        let same_enrolment = self.last_enrolment.as_ref().is_some_and(|(y, u, p)| {
+            *u == urn && y.as_str() == year.as_str() && p.as_str() == pupil_id
+        });
+        if !same_enrolment && !enrolments.contains(&enrolment_key(year, pupil_id, urn)) {
             return fail(
                 problems,
                 "pupil_id",
                 format!("pupil not enrolled at this school in {year} (not in pupils)"),
             );
+        }
+        if !same_enrolment {
+            self.last_enrolment = Some((year.clone(), urn, pupil_id.to_string()));
         }
         // Marks come in runs of one school and year: record the partition when the run changes,
         // not for every row.

@@ -615,3 +615,83 @@ async fn school_and_enrolment_rows_replace_stored_rows() {
         "{s}"
     );
 }
+
+/// Parquet registers with typed columns (`urn` Int32, `date` Date32) are checked as numbers: the
+/// same rules, the same messages, and the reject file shows the record as text.
+#[tokio::test]
+async fn typed_parquet_registers() {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Date32Array, Int32Array, RecordBatch, StringArray};
+    use datafusion::parquet::arrow::ArrowWriter;
+
+    let f = Fixture::loaded().await;
+    // 2024-09-03 is day 19969 since 1970-01-01; 2024-09-07 (19973) a Saturday.
+    let batch = RecordBatch::try_from_iter(vec![
+        (
+            "pupil_id",
+            Arc::new(StringArray::from(vec!["P1", "P1", "P2", "P2"])) as _,
+        ),
+        (
+            "urn",
+            Arc::new(Int32Array::from(vec![100001, -5, 100001, 100001])) as _,
+        ),
+        (
+            "date",
+            Arc::new(Date32Array::from(vec![19969, 19969, 19973, 19969])) as _,
+        ),
+        (
+            "session",
+            Arc::new(StringArray::from(vec!["AM", "PM", "AM", "AM"])) as _,
+        ),
+        (
+            "code",
+            Arc::new(StringArray::from(vec!["/", "/", "/", "I"])) as _,
+        ),
+    ])
+    .unwrap();
+    let path = f.dir.path().join("typed.parquet");
+    let mut writer =
+        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let before = snapshot(&f).await;
+    let err = f
+        .ingest(&IngestOptions {
+            registers: vec![path.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    for (line, field) in [(2, "urn"), (3, "date")] {
+        let location = format!("{}:{line}: field `{field}`", path.display());
+        assert!(err.contains(&location), "no `{location}` in {err}");
+    }
+    assert_eq!(snapshot(&f).await, before);
+
+    let rejects = f.dir.path().join("typed-rejects.csv");
+    let summary = f
+        .ingest(&IngestOptions {
+            registers: vec![path.clone()],
+            reject_file: Some(rejects.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(summary.registers.rows_added, 2);
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    assert!(text.contains("P1,-5,2024-09-03,PM,/"), "{text}");
+    assert!(text.contains("P2,100001,2024-09-07,AM,/"), "{text}");
+    let stored = f
+        .query("SELECT pupil_id, CAST(date AS VARCHAR) AS d, session, code FROM registers WHERE date = DATE '2024-09-03' ORDER BY pupil_id")
+        .await;
+    assert!(
+        stored.contains("| P1       | 2024-09-03 | AM      | /    |"),
+        "{stored}"
+    );
+    assert!(
+        stored.contains("| P2       | 2024-09-03 | AM      | I    |"),
+        "{stored}"
+    );
+}

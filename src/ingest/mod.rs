@@ -41,11 +41,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::datatypes::{Date32Type, Int32Type, Int64Type};
+use datafusion::catalog::streaming::StreamingTable;
 use datafusion::datasource::MemTable;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use deltalake::protocol::SaveMode;
 use futures::TryStreamExt;
@@ -828,7 +833,25 @@ async fn commit(
     hashes: &[String],
 ) -> Result<(), IngestError> {
     let delta = store.load_for_write(table).await?;
-    let plan = ctx.sql(sql).await?.into_unoptimized_plan();
+    // The rows are computed here, as one stream, and handed to the writer as a table of one
+    // partition. Handed the query itself, the writer's planner drops its ORDER BY (nothing
+    // above the sort asks for the order), and the files would not be sorted.
+    let stream = ctx.sql(sql).await?.execute_stream().await?;
+    let source = OnceStream::new(stream);
+    let schema = source.schema.clone();
+    let name = format!("ingest_rows_{}", table.name());
+    ctx.deregister_table(&name)?;
+    ctx.register_table(
+        &name,
+        Arc::new(StreamingTable::try_new(
+            schema,
+            vec![Arc::new(source) as Arc<dyn PartitionStream>],
+        )?),
+    )?;
+    let plan = ctx
+        .sql(&format!("SELECT * FROM {name}"))
+        .await?
+        .into_unoptimized_plan();
     let mut write = delta
         .write(vec![])
         .with_input_plan(plan)
@@ -844,6 +867,48 @@ async fn commit(
     }
     write.await.map_err(delta_error(table))?;
     Ok(())
+}
+
+/// A stream already running, offered as a table's only partition; it can be read once.
+struct OnceStream {
+    schema: SchemaRef,
+    stream: std::sync::Mutex<Option<SendableRecordBatchStream>>,
+}
+
+impl OnceStream {
+    fn new(stream: SendableRecordBatchStream) -> Self {
+        Self {
+            schema: stream.schema(),
+            stream: std::sync::Mutex::new(Some(stream)),
+        }
+    }
+}
+
+impl std::fmt::Debug for OnceStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnceStream")
+    }
+}
+
+impl PartitionStream for OnceStream {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        match self.stream.lock().expect("not poisoned").take() {
+            Some(stream) => stream,
+            // Never an empty stream: a second read would silently write nothing.
+            None => Box::pin(RecordBatchStreamAdapter::new(
+                self.schema.clone(),
+                futures::stream::once(async {
+                    Err(datafusion::error::DataFusionError::Internal(
+                        "ingest rows read twice".into(),
+                    ))
+                }),
+            )),
+        }
+    }
 }
 
 async fn count(ctx: &SessionContext, sql: &str) -> Result<u64, IngestError> {
@@ -1042,8 +1107,10 @@ async fn write_registers(
         .map(|f| format!("\"{}\"", f.name()))
         .collect::<Vec<_>>()
         .join(", ");
-    let order =
-        "ORDER BY academic_year, region_code, la_code, urn, pupil_id, \"date\", \"session\"";
+    // The storage order. The partition columns need no sorting: a school has one LA and region
+    // and a date one academic year, and the writer splits the sorted rows by partition keeping
+    // their order, so each partition's file is sorted by school, pupil, date and session.
+    let order = "ORDER BY urn, pupil_id, \"date\", \"session\"";
     if plan.overlapping == 0 {
         let sql = format!("SELECT {columns} FROM ingest_kept {order}");
         commit(

@@ -695,3 +695,85 @@ async fn typed_parquet_registers() {
         "{stored}"
     );
 }
+
+/// Whatever the input order, every stored file is sorted by school, pupil, date and session
+/// (AM before PM): the order one-school and one-pupil queries rely on.
+#[tokio::test]
+async fn stored_files_are_sorted() {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Date32Type, Int32Type};
+    use datafusion::prelude::{ParquetReadOptions, SessionContext};
+
+    let f = Fixture::loaded().await;
+    let unsorted = f.file(
+        "unsorted.csv",
+        "pupil_id,urn,date,session,code\n\
+         P3,100002,2024-09-04,PM,/\n\
+         P2,100001,2024-09-04,AM,/\n\
+         P3,100002,2024-09-03,AM,/\n\
+         P1,100001,2024-09-04,PM,/\n\
+         P2,100001,2024-09-03,PM,N\n\
+         P1,100001,2024-09-03,AM,/\n\
+         P1,100001,2024-09-04,AM,I\n",
+    );
+    f.ingest(&IngestOptions {
+        registers: vec![unsorted],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut files = Vec::new();
+    let mut dirs = vec![f.data_dir().join("registers")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() && !path.ends_with("_delta_log") {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(!files.is_empty());
+    let ctx = SessionContext::new();
+    let mut checked = 0;
+    for file in files {
+        let batches = ctx
+            .read_parquet(file.to_str().unwrap(), ParquetReadOptions::default())
+            .await
+            .unwrap()
+            .select_columns(&["urn", "pupil_id", "date", "session"])
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let mut keys = Vec::new();
+        for b in &batches {
+            let pupil = datafusion::arrow::compute::cast(
+                b.column(1),
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap();
+            let session = datafusion::arrow::compute::cast(
+                b.column(3),
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap();
+            for i in 0..b.num_rows() {
+                keys.push((
+                    b.column(0).as_primitive::<Int32Type>().value(i),
+                    pupil.as_string::<i32>().value(i).to_string(),
+                    b.column(2).as_primitive::<Date32Type>().value(i),
+                    session.as_string::<i32>().value(i).to_string(),
+                ));
+            }
+        }
+        checked += keys.len();
+        assert!(
+            keys.is_sorted(),
+            "{} is not sorted: {keys:?}",
+            file.display()
+        );
+    }
+    assert_eq!(checked, 13, "6 fixture marks and 7 new ones");
+}

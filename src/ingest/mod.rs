@@ -823,11 +823,13 @@ fn delta_error(table: Table) -> impl Fn(deltalake::DeltaTableError) -> IngestErr
 }
 
 /// Writes the rows of `sql` (sorted as the table requires) to `table` in one commit.
+/// Writes the rows of `sqls` (each one stream, sorted when it says so, with no partition of the
+/// table in two of them) to `table` in one commit.
 async fn commit(
     store: &Store,
     ctx: &SessionContext,
     table: Table,
-    sql: &str,
+    sqls: &[String],
     mode: SaveMode,
     replace_where: Option<String>,
     hashes: &[String],
@@ -836,18 +838,15 @@ async fn commit(
     // The rows are computed here, as one stream, and handed to the writer as a table of one
     // partition. Handed the query itself, the writer's planner drops its ORDER BY (nothing
     // above the sort asks for the order), and the files would not be sorted.
-    let stream = ctx.sql(sql).await?.execute_stream().await?;
-    let source = OnceStream::new(stream);
-    let schema = source.schema.clone();
+    let mut sources: Vec<Arc<dyn PartitionStream>> = Vec::with_capacity(sqls.len());
+    for sql in sqls {
+        let stream = ctx.sql(sql).await?.execute_stream().await?;
+        sources.push(Arc::new(OnceStream::new(stream)));
+    }
+    let schema = sources[0].schema().clone();
     let name = format!("ingest_rows_{}", table.name());
     ctx.deregister_table(&name)?;
-    ctx.register_table(
-        &name,
-        Arc::new(StreamingTable::try_new(
-            schema,
-            vec![Arc::new(source) as Arc<dyn PartitionStream>],
-        )?),
-    )?;
+    ctx.register_table(&name, Arc::new(StreamingTable::try_new(schema, sources)?))?;
     let plan = ctx
         .sql(&format!("SELECT * FROM {name}"))
         .await?
@@ -971,7 +970,7 @@ async fn write_schools(
         store,
         ctx,
         Table::Schools,
-        &sql,
+        &[sql],
         SaveMode::Overwrite,
         None,
         hashes,
@@ -1052,7 +1051,7 @@ async fn write_pupils(
     } else {
         (SaveMode::Append, None)
     };
-    commit(store, ctx, Table::Pupils, &sql, mode, predicate, hashes).await
+    commit(store, ctx, Table::Pupils, &[sql], mode, predicate, hashes).await
 }
 
 async fn write_registers(
@@ -1112,12 +1111,24 @@ async fn write_registers(
     // their order, so each partition's file is sorted by school, pupil, date and session.
     let order = "ORDER BY urn, pupil_id, \"date\", \"session\"";
     if plan.overlapping == 0 {
-        let sql = format!("SELECT {columns} FROM ingest_kept {order}");
+        // The partitions in two halves, each sorted and written by its own stream, so both
+        // cores sort and encode (a partition is in one half only, so its file stays sorted).
+        let parts = ctx.state().config().target_partitions().clamp(1, 2);
+        let touched: Vec<_> = touched.iter().cloned().collect();
+        let chunk = touched.len().div_ceil(parts).max(1);
+        let sqls: Vec<String> = touched
+            .chunks(chunk)
+            .map(|half| {
+                let half: BTreeSet<_> = half.iter().cloned().collect();
+                let filter = partition_filter("", &half);
+                format!("SELECT {columns} FROM ingest_kept WHERE {filter} {order}")
+            })
+            .collect();
         commit(
             store,
             ctx,
             Table::Registers,
-            &sql,
+            &sqls,
             SaveMode::Append,
             None,
             hashes,
@@ -1137,7 +1148,7 @@ async fn write_registers(
             store,
             ctx,
             Table::Registers,
-            &sql,
+            &[sql],
             SaveMode::Overwrite,
             Some(predicate),
             hashes,

@@ -103,6 +103,33 @@ async fn chunked_build_equals_the_live_summary() {
     );
 }
 
+/// Generating into a store that has data replaces it, in one commit per table: the registers
+/// then hold exactly the new marks.
+#[tokio::test]
+async fn generating_again_replaces_the_registers() {
+    let f = Fixture::new();
+    let store = Store::new(f.data_dir());
+    let mut marks = Vec::new();
+    for (seed, pupils) in [(1, 1_500), (2, 1_000)] {
+        let config = GenerateConfig {
+            pupils,
+            seed,
+            academic_year: 2024,
+        };
+        let selection = Selection::new(&config, &[]).unwrap();
+        let report = generate_store(&store, &selection, &SessionOptions::default(), false)
+            .await
+            .unwrap();
+        marks.push(report.marks);
+    }
+    assert_ne!(marks[0], marks[1]);
+    let count = query_store(&store, "SELECT count(*) AS n FROM registers").await;
+    assert!(
+        count.contains(&format!("| {} ", marks[1])),
+        "{count} vs {marks:?}"
+    );
+}
+
 async fn state_of(store: &Store) -> SummaryState {
     session(store, &SessionOptions::default())
         .await

@@ -226,18 +226,7 @@ mod tests {
                 .into_iter()
                 .for_each(|udf| ctx.register_udf(udf.as_ref().clone()));
         }
-        let codes: Vec<String> = crate::codes::CODES
-            .iter()
-            .map(|info| format!("('{}')", info.code.replace('\'', "''")))
-            .chain(["('-')", "('x')", "(NULL)"].map(String::from))
-            .collect();
-        let sql = format!(
-            "CREATE TABLE marks (code VARCHAR) AS VALUES {}",
-            codes.join(", ")
-        );
-        ctx.sql(&sql).await.unwrap().collect().await.unwrap();
-        ctx.sql("CREATE TABLE dict_marks AS SELECT arrow_cast(code, 'Dictionary(Int32, Utf8)') AS code FROM marks")
-            .await.unwrap().collect().await.unwrap();
+        crate::marks::test_util::create_code_tables(&ctx).await;
         ctx
     }
 

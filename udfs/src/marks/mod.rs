@@ -256,6 +256,27 @@ pub(crate) mod test_util {
         results[0].clone()
     }
 
+    /// Creates `marks` (every code, `-`, an unknown code and NULL, as `VARCHAR`) and `dict_marks`
+    /// (the same as `Dictionary(Int32, Utf8)`) in `ctx`.
+    pub(crate) async fn create_code_tables(ctx: &datafusion::prelude::SessionContext) {
+        let codes: Vec<String> = crate::codes::CODES
+            .iter()
+            .map(|info| format!("('{}')", info.code.replace('\'', "''")))
+            .chain(["('-')", "('x')", "(NULL)"].map(String::from))
+            .collect();
+        let sql = format!(
+            "CREATE TABLE marks (code VARCHAR) AS VALUES {}",
+            codes.join(", ")
+        );
+        ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        ctx.sql("CREATE TABLE dict_marks AS SELECT arrow_cast(code, 'Dictionary(Int32, Utf8)') AS code FROM marks")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+    }
+
     pub(crate) fn invoke(
         udf: &dyn ScalarUDFImpl,
         arg: ColumnarValue,
@@ -297,22 +318,7 @@ mod tests {
         ctx.register_udf(ScalarUDF::from(
             CodeFunction::<IsAbsence>::new().with_rewrite_to_builtin(rewrite),
         ));
-        let codes: Vec<String> = CODES
-            .iter()
-            .map(|info| format!("('{}')", info.code))
-            .chain(["('-')", "('x')", "(NULL)"].map(String::from))
-            .collect();
-        let sql = format!(
-            "CREATE TABLE marks (code VARCHAR) AS VALUES {}",
-            codes.join(", ")
-        );
-        ctx.sql(&sql).await.unwrap().collect().await.unwrap();
-        ctx.sql("CREATE TABLE dict_marks AS SELECT arrow_cast(code, 'Dictionary(Int32, Utf8)') AS code FROM marks")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+        test_util::create_code_tables(&ctx).await;
         ctx
     }
 

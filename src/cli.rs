@@ -152,6 +152,19 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Delete data files no recent table version refers to (those replaced by corrections and
+    /// rebuilds)
+    Vacuum {
+        #[command(flatten)]
+        data: DataArg,
+        /// Keep files younger than this, and every version this recent (0: delete all
+        /// unreferenced files now; only when nothing writes to the store)
+        #[arg(long, default_value_t = 168)]
+        retention_hours: i64,
+        /// List the files that would be deleted, and delete nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Build the enrolment summary table from the registers (also run by every ingest)
     Summarise {
         #[command(flatten)]
@@ -384,6 +397,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => println!("{text}"),
+            }
+        }
+        Command::Vacuum {
+            data,
+            retention_hours,
+            dry_run,
+        } => {
+            let store = Store::open_existing(&data.data)?;
+            let report = store
+                .vacuum(chrono::Duration::hours(retention_hours.max(0)), dry_run)
+                .await?;
+            let verb = if dry_run { "would delete" } else { "deleted" };
+            for (table, files) in report {
+                eprintln!("{table}: {verb} {} file(s)", files.len());
+                for file in files {
+                    println!("{table}/{file}");
+                }
             }
         }
         Command::Summarise { data, force } => {

@@ -213,6 +213,54 @@ impl Store {
         Ok(Some(loaded))
     }
 
+    /// Deletes data files no table version newer than `retention` refers to, in every table of
+    /// the store (the enrolment summary included): files removed by corrections and rebuilds.
+    /// Versions older than `retention` can no longer be read afterwards; with a zero retention,
+    /// run it only when nothing writes to the store. With `dry_run`, nothing is deleted.
+    ///
+    /// delta-rs's full mode is asked for, which should also delete files an interrupted write
+    /// left behind and no commit refers to; in a test here (an untracked file in a partition
+    /// directory, two hours old) it did not, which is not yet understood.
+    /// Returns, per table, the files deleted (or that would be).
+    pub async fn vacuum(
+        &self,
+        retention: chrono::Duration,
+        dry_run: bool,
+    ) -> Result<Vec<(&'static str, Vec<String>)>, StoreError> {
+        let mut report = Vec::new();
+        let names = Table::ALL
+            .iter()
+            .map(|t| t.name())
+            .chain([crate::summary::SUMMARY_TABLE]);
+        for name in names {
+            let path = self.root().join(name);
+            if !path.join("_delta_log").is_dir() {
+                continue;
+            }
+            let error = |source| StoreError::Delta {
+                table: name,
+                path: path.display().to_string(),
+                source,
+            };
+            let url = url::Url::from_directory_path(
+                path.canonicalize()
+                    .map_err(|e| StoreError::Io(path.display().to_string(), e))?,
+            )
+            .expect("absolute path");
+            let table = deltalake::open_table(url).await.map_err(error)?;
+            let (_, metrics) = table
+                .vacuum()
+                .with_mode(deltalake::operations::vacuum::VacuumMode::Full)
+                .with_retention_period(retention)
+                .with_enforce_retention_duration(false)
+                .with_dry_run(dry_run)
+                .await
+                .map_err(error)?;
+            report.push((name, metrics.files_deleted));
+        }
+        Ok(report)
+    }
+
     /// A handle for writing: the loaded table, or an uninitialised one the first write creates.
     pub async fn load_for_write(&self, table: Table) -> Result<DeltaTable, StoreError> {
         match self.load(table).await? {

@@ -152,8 +152,8 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Delete data files no recent table version refers to (those replaced by corrections and
-    /// rebuilds)
+    /// Delete data files no recent table version refers to (replaced by corrections and
+    /// rebuilds, or left by interrupted writes)
     Vacuum {
         #[command(flatten)]
         data: DataArg,

@@ -214,13 +214,16 @@ impl Store {
     }
 
     /// Deletes data files no table version newer than `retention` refers to, in every table of
-    /// the store (the enrolment summary included): files removed by corrections and rebuilds.
-    /// Versions older than `retention` can no longer be read afterwards; with a zero retention,
-    /// run it only when nothing writes to the store. With `dry_run`, nothing is deleted.
+    /// the store (the enrolment summary included): files removed by corrections and rebuilds,
+    /// and files an interrupted write left behind that no commit refers to (delta-rs's full
+    /// mode). Untracked files younger than `retention` are kept, so that a write in progress is
+    /// never touched; with a zero retention, run it only when nothing writes to the store.
+    /// Versions older than `retention` can no longer be read afterwards. With `dry_run`,
+    /// nothing is deleted.
     ///
-    /// delta-rs's full mode is asked for, which should also delete files an interrupted write
-    /// left behind and no commit refers to; in a test here (an untracked file in a partition
-    /// directory, two hours old) it did not, which is not yet understood.
+    /// Untracked files are found by listing the table directory. object_store's local listing
+    /// skips hidden directories, so a store below one (a path with a component starting with
+    /// `.`) only has its replaced files deleted.
     /// Returns, per table, the files deleted (or that would be).
     pub async fn vacuum(
         &self,

@@ -38,7 +38,12 @@ pub struct Fixture {
 impl Fixture {
     pub fn new() -> Self {
         Self {
-            dir: tempfile::tempdir().expect("tempdir"),
+            // Not a hidden directory (`.tmp...`): object_store's local listing skips those, and
+            // `vacuum` would not see the files below.
+            dir: tempfile::Builder::new()
+                .prefix("attendance-test-")
+                .tempdir()
+                .expect("tempdir"),
         }
     }
 

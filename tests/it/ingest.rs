@@ -778,10 +778,11 @@ async fn stored_files_are_sorted() {
     assert_eq!(checked, 13, "6 fixture marks and 7 new ones");
 }
 
-/// `vacuum` deletes what no recent table version refers to (here the file a correction
-/// replaced); the tables read the same afterwards, and a dry run deletes nothing.
+/// `vacuum` deletes what no recent table version refers to: the file a correction replaced and
+/// a file an interrupted write left behind. The tables read the same afterwards; a dry run
+/// deletes nothing.
 #[tokio::test]
-async fn vacuum_deletes_replaced_files_only() {
+async fn vacuum_deletes_unreferenced_files_only() {
     let f = Fixture::loaded().await;
     let partition = f
         .data_dir()
@@ -811,20 +812,38 @@ async fn vacuum_deletes_replaced_files_only() {
         2,
         "the replaced file stays until vacuumed"
     );
+    // A file written by a commit that never happened (a crash), two hours ago.
+    let orphan = partition.join("part-orphan-c000.zstd.parquet");
+    std::fs::copy(&old[0], &orphan).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&orphan)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+        .unwrap();
     let before = snapshot(&f).await;
 
     let store = f.store();
     let listed = store.vacuum(chrono::Duration::zero(), true).await.unwrap();
-    let deleted: Vec<&String> = listed.iter().flat_map(|(_, files)| files).collect();
-    assert_eq!(deleted.len(), 1, "{listed:?}");
+    let mut deleted: Vec<&str> = listed
+        .iter()
+        .flat_map(|(_, files)| files)
+        .map(|p| p.rsplit('/').next().unwrap())
+        .collect();
+    deleted.sort();
+    let mut expected = vec![
+        old[0].file_name().unwrap().to_str().unwrap(),
+        "part-orphan-c000.zstd.parquet",
+    ];
+    expected.sort();
+    assert_eq!(deleted, expected, "{listed:?}");
     assert!(
-        deleted[0].ends_with(old[0].file_name().unwrap().to_str().unwrap()),
-        "{listed:?}"
+        old[0].exists() && orphan.exists(),
+        "a dry run deletes nothing"
     );
-    assert!(old[0].exists(), "a dry run deletes nothing");
 
     store.vacuum(chrono::Duration::zero(), false).await.unwrap();
-    assert!(!old[0].exists());
+    assert!(!old[0].exists() && !orphan.exists());
     assert_eq!(files(&partition).len(), 1);
     assert_eq!(snapshot(&f).await, before, "the tables read the same");
     // Again: harmless (the log still names the deleted file until the log is cleaned up).

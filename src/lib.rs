@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod delta_write;
 pub mod generate;
 pub mod generated_store;
 pub mod indicators;

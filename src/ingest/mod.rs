@@ -48,7 +48,7 @@ use datafusion::datasource::MemTable;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
@@ -60,6 +60,7 @@ use serde::Serialize;
 
 use self::source::{InputFile, read_records};
 use self::validate::*;
+use crate::delta_write::{BatchSender, BatchSource, Commit, write_sources};
 use crate::session::{SessionOptions, base_session};
 use crate::store::{Store, Table, commit_properties};
 
@@ -106,7 +107,21 @@ pub struct IngestSummary {
     pub registers: TableSummary,
     /// Marks entered as `-` (no mark): stored, counted in no measure.
     pub missing_marks: u64,
+    /// The marks arrived in storage order (every register file sorted, no two overlapping) and
+    /// were written as they came, without a sort or a search for duplicates.
+    pub presorted: bool,
     pub seconds: f64,
+    /// Where the time went: reading and validating the input (and staging the marks), checking
+    /// the marks against each other and the store, and writing and committing the tables.
+    pub phases: Phases,
+}
+
+/// Seconds spent in each phase of an ingest.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Phases {
+    pub validate: f64,
+    pub check: f64,
+    pub write: f64,
 }
 
 impl std::fmt::Display for IngestSummary {
@@ -326,6 +341,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
         staged_files.push(file);
     }
     bar.finish_and_clear();
+    summary.phases.validate = started.elapsed().as_secs_f64();
     problems.check()?;
 
     // Duplicates inside the input and conflicts with stored marks need the whole input at once.
@@ -337,7 +353,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
             &register_inputs.load,
             &touched,
             options.update,
-            !no_duplicates_possible(&staged_files),
+            sorted_sequence(&staged_files).is_none(),
             &mut problems,
         )
         .await?;
@@ -345,6 +361,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
         register_plan = Some(plan);
     }
 
+    summary.phases.check = started.elapsed().as_secs_f64() - summary.phases.validate;
     if let Some(path) = &options.reject_file {
         write_rejects(path, &problems)?;
     }
@@ -378,9 +395,10 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
             store,
             &ctx,
             register_plan,
+            &staged_files,
             &touched,
             &hashes,
-            &mut summary.registers,
+            &mut summary,
         )
         .await?;
         summary.registers.files_loaded = register_inputs.load.len();
@@ -394,6 +412,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
         t.version = store.load(table).await?.and_then(|d| d.version());
     }
     summary.seconds = started.elapsed().as_secs_f64();
+    summary.phases.write = summary.seconds - summary.phases.validate - summary.phases.check;
     Ok(summary)
 }
 
@@ -432,6 +451,7 @@ impl Drop for StagingDir {
 
 /// The result of validating one register file.
 struct StagedFile {
+    path: PathBuf,
     rows_read: u64,
     rows_staged: usize,
     /// The staged keys' range, when they are strictly increasing.
@@ -457,10 +477,11 @@ fn stage_register_file(
     let out_path = staging.join(format!("{src:06}.parquet"));
     let out =
         File::create(&out_path).map_err(|e| IngestError::io(&out_path.display().to_string(), e))?;
-    // Staging files are read back once, whole: fast compression, no dictionaries.
+    // Staging files are read back whole: fast compression, no dictionaries, no statistics.
     let props = WriterProperties::builder()
         .set_compression(Compression::LZ4_RAW)
         .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::None)
         .build();
     let mut writer = ArrowWriter::try_new(out, staging_schema(), Some(props))
         .map_err(|e| IngestError::DataFusion(e.into()))?;
@@ -495,6 +516,7 @@ fn stage_register_file(
         .map_err(|e| IngestError::DataFusion(e.into()))?;
     bar.inc(file.bytes);
     Ok(StagedFile {
+        path: out_path,
         rows_read,
         rows_staged: rows.rows,
         sorted_range: rows.sorted_range(),
@@ -614,20 +636,103 @@ fn partition_filter(alias: &str, touched: &BTreeSet<(String, String, String)>) -
     format!("({})", terms.join(" OR "))
 }
 
-/// True when no two staged marks can share a key, without looking at them again: every file's
-/// keys were strictly increasing (so a file has no duplicate) and the files' key ranges do not
-/// overlap (so no two files share one). Inputs sorted by school and pupil, one file per LA or
-/// per school, are like that; otherwise the duplicate query runs.
-fn no_duplicates_possible(files: &[StagedFile]) -> bool {
-    let mut ranges = Vec::with_capacity(files.len());
+/// The staged files in key order, when reading them one after another gives the marks in
+/// storage order with no key twice: every file's keys were strictly increasing (so a file has no
+/// duplicate, and is sorted) and the files' key ranges do not overlap (so no two files share a
+/// key). Inputs sorted by school and pupil, one file per LA or per school, are like that; for
+/// others (`None`) the duplicate query runs and the marks are sorted before they are written.
+fn sorted_sequence(files: &[StagedFile]) -> Option<Vec<&StagedFile>> {
+    let mut sequence = Vec::with_capacity(files.len());
     for file in files.iter().filter(|f| f.rows_staged > 0) {
-        match &file.sorted_range {
-            Some(range) => ranges.push(range),
-            None => return false,
+        file.sorted_range.as_ref()?;
+        sequence.push(file);
+    }
+    sequence.sort_by(|a, b| a.sorted_range.cmp(&b.sorted_range));
+    let disjoint = sequence.windows(2).all(|pair| {
+        let (Some(a), Some(b)) = (&pair[0].sorted_range, &pair[1].sorted_range) else {
+            return false;
+        };
+        a.1 < b.0
+    });
+    disjoint.then_some(sequence)
+}
+
+/// Marks per writer when staged files are written as they are: enough for few, large files;
+/// few enough that both cores get work and a writer's open files stay small.
+const SOURCE_ROWS: (usize, usize) = (1 << 20, 32 << 20);
+
+/// Writers for staged files already in storage order ([`sorted_sequence`]), each reading a run
+/// of files. A file's marks go to the run of its first partition, so that a partition's files
+/// are mostly in one run (one stored file per partition, not one per run); inside a run the
+/// files are in key order, so each partition's marks reach its writer sorted.
+fn sorted_sources(sequence: &[&StagedFile], workers: usize) -> Vec<BatchSource> {
+    let total: usize = sequence.iter().map(|f| f.rows_staged).sum();
+    let per_run = (total / (2 * workers.max(1))).clamp(SOURCE_ROWS.0, SOURCE_ROWS.1);
+    plan_runs(sequence, per_run)
+        .into_iter()
+        .map(|run| {
+            let paths: Vec<PathBuf> = run.iter().map(|f| f.path.clone()).collect();
+            Box::new(move |tx: &BatchSender| {
+                for path in &paths {
+                    if !send_staged(path, tx)? {
+                        break;
+                    }
+                }
+                Ok(())
+            }) as BatchSource
+        })
+        .collect()
+}
+
+/// Splits staged files in storage order into runs of about `per_run` marks: files grouped by
+/// their first partition, and each run's files in key order.
+fn plan_runs<'a>(sequence: &[&'a StagedFile], per_run: usize) -> Vec<Vec<&'a StagedFile>> {
+    let mut files: Vec<&StagedFile> = sequence.to_vec();
+    files.sort_by(|a, b| {
+        (a.partitions.iter().min(), &a.sorted_range)
+            .cmp(&(b.partitions.iter().min(), &b.sorted_range))
+    });
+    let mut runs: Vec<Vec<&StagedFile>> = vec![];
+    let mut rows = 0;
+    for file in files {
+        if runs.is_empty() || rows >= per_run {
+            runs.push(vec![]);
+            rows = 0;
+        }
+        rows += file.rows_staged;
+        runs.last_mut().expect("a run").push(file);
+    }
+    for run in &mut runs {
+        run.sort_by(|a, b| a.sorted_range.cmp(&b.sorted_range));
+    }
+    runs
+}
+
+/// Sends the marks of a staged file (without `_src` and `_line`) in order; false when the
+/// receiver has gone (the write failed elsewhere).
+fn send_staged(path: &Path, tx: &BatchSender) -> Result<bool, String> {
+    use datafusion::parquet::arrow::ProjectionMask;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let fail = |e: &dyn std::fmt::Display| format!("reading staged marks {}: {e}", path.display());
+    let file = File::open(path).map_err(|e| fail(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| fail(&e))?;
+    let columns = crate::schema::REGISTERS.fields().len();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), 0..columns);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(STAGING_BATCH_ROWS)
+        .build()
+        .map_err(|e| fail(&e))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| fail(&e))?;
+        let batch =
+            RecordBatch::try_new(crate::schema::REGISTERS.clone(), batch.columns().to_vec())
+                .map_err(|e| fail(&e))?;
+        if tx.blocking_send(batch).is_err() {
+            return Ok(false);
         }
     }
-    ranges.sort();
-    ranges.windows(2).all(|pair| pair[0].1 < pair[1].0)
+    Ok(true)
 }
 
 /// Finds duplicate marks inside the input (unless `find_duplicates` is false because there can be
@@ -1058,10 +1163,12 @@ async fn write_registers(
     store: &Store,
     ctx: &SessionContext,
     plan: Option<RegisterPlan>,
+    staged: &[StagedFile],
     touched: &BTreeSet<(String, String, String)>,
     hashes: &[String],
-    summary: &mut TableSummary,
+    report: &mut IngestSummary,
 ) -> Result<(), IngestError> {
+    let summary = &mut report.registers;
     let Some(plan) = plan else {
         // Nothing valid to load.
         return Ok(());
@@ -1110,12 +1217,29 @@ async fn write_registers(
     // and a date one academic year, and the writer splits the sorted rows by partition keeping
     // their order, so each partition's file is sorted by school, pupil, date and session.
     let order = "ORDER BY urn, pupil_id, \"date\", \"session\"";
-    if plan.overlapping == 0 {
+    let workers = ctx.state().config().target_partitions().clamp(1, 2);
+    if plan.overlapping == 0
+        && plan.rejected.is_empty()
+        && let Some(sequence) = sorted_sequence(staged)
+    {
+        // Already in storage order: the staged files are written as they are, no sort.
+        report.presorted = true;
+        let sources = sorted_sources(&sequence, workers);
+        write_sources(
+            store,
+            Table::Registers,
+            sources,
+            workers,
+            Commit::Append,
+            hashes,
+        )
+        .await?;
+        Ok(())
+    } else if plan.overlapping == 0 {
         // The partitions in two halves, each sorted and written by its own stream, so both
         // cores sort and encode (a partition is in one half only, so its file stays sorted).
-        let parts = ctx.state().config().target_partitions().clamp(1, 2);
         let touched: Vec<_> = touched.iter().cloned().collect();
-        let chunk = touched.len().div_ceil(parts).max(1);
+        let chunk = touched.len().div_ceil(workers).max(1);
         let sqls: Vec<String> = touched
             .chunks(chunk)
             .map(|half| {
@@ -1154,5 +1278,155 @@ async fn write_registers(
             hashes,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(urn: i32, pupil: &str, date: i32, pm: bool) -> MarkOrder {
+        MarkOrder {
+            urn,
+            pupil_id: pupil.into(),
+            date,
+            pm,
+        }
+    }
+
+    fn staged(
+        name: &str,
+        rows: usize,
+        range: Option<(MarkOrder, MarkOrder)>,
+        la: &str,
+    ) -> StagedFile {
+        StagedFile {
+            path: PathBuf::from(name),
+            rows_read: rows as u64,
+            rows_staged: rows,
+            sorted_range: range,
+            missing_marks: 0,
+            partitions: vec![("2024-25".into(), "E12000009".into(), la.into())],
+            problems: Problems::new(false),
+        }
+    }
+
+    fn names(files: &[&StagedFile]) -> Vec<String> {
+        files.iter().map(|f| f.path.display().to_string()).collect()
+    }
+
+    #[test]
+    fn a_sequence_needs_sorted_files_with_disjoint_ranges() {
+        let a = staged(
+            "a",
+            4,
+            Some((key(1, "P1", 10, false), key(1, "P2", 11, true))),
+            "801",
+        );
+        let b = staged(
+            "b",
+            4,
+            Some((key(2, "P1", 10, false), key(2, "P9", 11, true))),
+            "801",
+        );
+        // Given out of key order: the sequence is in key order.
+        let files = [b, a];
+        assert_eq!(names(&sorted_sequence(&files).unwrap()), ["a", "b"]);
+
+        // An unsorted file: no sequence.
+        let unsorted = staged("u", 4, None, "801");
+        let files = [
+            staged(
+                "a",
+                4,
+                Some((key(1, "P1", 10, false), key(1, "P2", 11, true))),
+                "801",
+            ),
+            unsorted,
+        ];
+        assert!(sorted_sequence(&files).is_none());
+
+        // Ranges that touch at one key (a duplicate mark across files): no sequence.
+        let files = [
+            staged(
+                "a",
+                4,
+                Some((key(1, "P1", 10, false), key(1, "P2", 11, true))),
+                "801",
+            ),
+            staged(
+                "c",
+                4,
+                Some((key(1, "P2", 11, true), key(1, "P3", 11, true))),
+                "801",
+            ),
+        ];
+        assert!(sorted_sequence(&files).is_none());
+
+        // Ranges that interleave: no sequence, although each file is sorted.
+        let files = [
+            staged(
+                "a",
+                4,
+                Some((key(1, "P1", 10, false), key(1, "P3", 11, true))),
+                "801",
+            ),
+            staged(
+                "c",
+                4,
+                Some((key(1, "P2", 10, false), key(1, "P4", 11, true))),
+                "801",
+            ),
+        ];
+        assert!(sorted_sequence(&files).is_none());
+
+        // Files with nothing staged do not count.
+        let files = [
+            staged(
+                "a",
+                4,
+                Some((key(1, "P1", 10, false), key(1, "P3", 11, true))),
+                "801",
+            ),
+            staged("empty", 0, None, "801"),
+        ];
+        assert_eq!(names(&sorted_sequence(&files).unwrap()), ["a"]);
+    }
+
+    #[test]
+    fn runs_keep_a_partitions_files_together_and_in_key_order() {
+        // Schools 1 and 3 are in LA 801, school 2 in LA 802: key order interleaves the LAs.
+        let files = [
+            staged(
+                "s1",
+                10,
+                Some((key(1, "P1", 10, false), key(1, "P9", 11, true))),
+                "801",
+            ),
+            staged(
+                "s2",
+                10,
+                Some((key(2, "P1", 10, false), key(2, "P9", 11, true))),
+                "802",
+            ),
+            staged(
+                "s3",
+                10,
+                Some((key(3, "P1", 10, false), key(3, "P9", 11, true))),
+                "801",
+            ),
+        ];
+        let sequence = sorted_sequence(&files).unwrap();
+        assert_eq!(names(&sequence), ["s1", "s2", "s3"]);
+        // Runs of at least 20 marks: LA 801's two schools make one run, in key order.
+        let runs = plan_runs(&sequence, 20);
+        let runs: Vec<Vec<String>> = runs.iter().map(|r| names(r)).collect();
+        assert_eq!(runs, [vec!["s1", "s3"], vec!["s2"]]);
+        // One run for everything: still in key order.
+        let runs = plan_runs(&sequence, 1000);
+        let runs: Vec<Vec<String>> = runs.iter().map(|r| names(r)).collect();
+        assert_eq!(runs, [vec!["s1", "s2", "s3"]]);
+        // A run per file.
+        assert_eq!(plan_runs(&sequence, 1).len(), 3);
     }
 }

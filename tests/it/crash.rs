@@ -55,6 +55,26 @@ fn pupils(pupils: usize) -> String {
     csv
 }
 
+/// The marks of [`registers`] split by school, each file in storage order (school, pupil, date,
+/// session): an input ingest writes as it comes, without a sort.
+fn sorted_registers_by_school(pupils: usize, days: usize) -> [String; 2] {
+    let (csv, _) = registers(pupils, days);
+    let mut lines: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    lines.sort_by(|a, b| (a[1], a[0], a[2], a[3]).cmp(&(b[1], b[0], b[2], b[3])));
+    ["100001", "100002"].map(|urn| {
+        let mut out = String::from("pupil_id,urn,date,session,code\n");
+        for line in lines.iter().filter(|l| l[1] == urn) {
+            out.push_str(&line.join(","));
+            out.push('\n');
+        }
+        out
+    })
+}
+
 async fn state(f: &Fixture) -> (String, String) {
     (
         f.query("SELECT count(*) AS n, count(DISTINCT pupil_id) AS p FROM registers")
@@ -63,18 +83,23 @@ async fn state(f: &Fixture) -> (String, String) {
     )
 }
 
-#[tokio::test]
-async fn killed_ingest_leaves_before_or_after() {
-    let f = Fixture::new();
-    let schools = f.file("schools.csv", SCHOOLS);
-    let pupils_file = f.file("pupils.csv", &pupils(300));
-    let (first, first_n) = registers(300, 40);
-    let first = f.file("first.csv", &first);
-    let run = |files: &[&std::path::Path]| {
+/// `attendance ingest` of the fixture's schools and `pupils_file`, and `files` of marks, as a
+/// child process with no output.
+fn ingest_command(
+    f: &Fixture,
+    schools: &std::path::Path,
+    pupils_file: &std::path::Path,
+) -> impl Fn(&[&std::path::Path]) -> Command {
+    let (data, schools, pupils_file) = (
+        f.data_dir(),
+        schools.to_path_buf(),
+        pupils_file.to_path_buf(),
+    );
+    move |files: &[&std::path::Path]| {
         let mut cmd = Command::new(BIN);
         cmd.arg("ingest")
             .arg("--data")
-            .arg(f.data_dir())
+            .arg(&data)
             .arg("--no-summarise");
         cmd.arg("--schools")
             .arg(&schools)
@@ -85,7 +110,17 @@ async fn killed_ingest_leaves_before_or_after() {
         }
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
         cmd
-    };
+    }
+}
+
+#[tokio::test]
+async fn killed_ingest_leaves_before_or_after() {
+    let f = Fixture::new();
+    let schools = f.file("schools.csv", SCHOOLS);
+    let pupils_file = f.file("pupils.csv", &pupils(300));
+    let (first, first_n) = registers(300, 40);
+    let first = f.file("first.csv", &first);
+    let run = ingest_command(&f, &schools, &pupils_file);
     assert!(run(&[&first]).status().unwrap().success());
     let before = state(&f).await;
     assert!(before.0.contains(&format!("| {first_n} ")), "{}", before.0);
@@ -126,4 +161,145 @@ async fn killed_ingest_leaves_before_or_after() {
         !f.data_dir().join("_staging").exists(),
         "staging left behind"
     );
+}
+
+/// The same for marks already in storage order, which an ingest writes without a sort into a
+/// store that has no `registers` table yet: killed at any moment, the store has no marks or all.
+#[tokio::test]
+async fn killed_presorted_ingest_leaves_before_or_after() {
+    let f = Fixture::new();
+    let schools = f.file("schools.csv", SCHOOLS);
+    let pupils_file = f.file("pupils.csv", &pupils(300));
+    let run = ingest_command(&f, &schools, &pupils_file);
+    assert!(run(&[]).status().unwrap().success());
+    let before = state(&f).await;
+    assert!(before.0.contains("| 0 "), "{}", before.0);
+    let [alpha, beta] = sorted_registers_by_school(300, 120);
+    let (_, n) = registers(300, 120);
+    let alpha = f.file("alpha.csv", &alpha);
+    let beta = f.file("beta.csv", &beta);
+    // These files do take the path without a sort.
+    let check = Fixture::new();
+    let summary = check
+        .ingest(&attendance::ingest::IngestOptions {
+            schools: vec![schools.clone()],
+            pupils: vec![pupils_file.clone()],
+            registers: vec![beta.clone(), alpha.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(summary.presorted);
+    assert_eq!(summary.registers.rows_added as usize, n);
+    let mut saw_before = false;
+    for delay_ms in [20u64, 60, 120, 200, 300, 450, 700, 1000, 1500] {
+        let mut child = run(&[&beta, &alpha]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = state(&f).await;
+        if now == before {
+            saw_before = true;
+            continue;
+        }
+        assert!(
+            now.0.contains(&format!("| {n} ")),
+            "after a kill at {delay_ms} ms the store is neither before nor after:\n{}",
+            now.0
+        );
+        break;
+    }
+    assert!(
+        saw_before,
+        "no kill landed before the commit; make the load larger"
+    );
+    assert!(run(&[&beta, &alpha]).status().unwrap().success());
+    let done = state(&f).await;
+    assert!(done.0.contains(&format!("| {n} ")), "{}", done.0);
+    assert!(done.0.contains("| 300 "), "{}", done.0);
+}
+
+fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// When one of the parallel writers fails, the files the others wrote are deleted and nothing
+/// is committed: the table, and the files under it, are as they were.
+#[tokio::test]
+async fn a_failed_parallel_write_leaves_the_table_and_no_files() {
+    use attendance::delta_write::{BatchSender, BatchSource, Commit, write_sources};
+    use attendance::store::Table;
+    use datafusion::arrow::array::{Date32Array, Int32Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+
+    let f = Fixture::loaded().await;
+    let store = f.store();
+    let marks = all_marks(&store).await;
+    let version = store
+        .load(Table::Registers)
+        .await
+        .unwrap()
+        .unwrap()
+        .version();
+    let files = parquet_files(&f.data_dir().join("registers"));
+    let batch = |la: &str| {
+        RecordBatch::try_new(
+            attendance::schema::REGISTERS.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["P1"])),
+                Arc::new(Int32Array::from(vec![100001])),
+                Arc::new(Date32Array::from(vec![19970])),
+                Arc::new(StringArray::from(vec!["AM"])),
+                Arc::new(StringArray::from(vec!["/"])),
+                Arc::new(StringArray::from(vec!["2024-25"])),
+                Arc::new(StringArray::from(vec!["E12000009"])),
+                Arc::new(StringArray::from(vec![la])),
+            ],
+        )
+        .unwrap()
+    };
+    for failing_first in [false, true] {
+        let (good, bad) = (batch("801"), batch("802"));
+        let good: BatchSource = Box::new(move |tx: &BatchSender| {
+            let _ = tx.blocking_send(good);
+            Ok(())
+        });
+        let bad: BatchSource = Box::new(move |tx: &BatchSender| {
+            let _ = tx.blocking_send(bad);
+            Err("the disk is on fire".to_string())
+        });
+        let sources = if failing_first {
+            vec![bad, good]
+        } else {
+            vec![good, bad]
+        };
+        let error = write_sources(&store, Table::Registers, sources, 2, Commit::Append, &[])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("the disk is on fire"), "{error}");
+        assert!(error.contains("unchanged"), "{error}");
+        let now = store
+            .load(Table::Registers)
+            .await
+            .unwrap()
+            .unwrap()
+            .version();
+        assert_eq!(now, version);
+        assert_eq!(all_marks(&store).await, marks);
+        assert_eq!(parquet_files(&f.data_dir().join("registers")), files);
+    }
 }

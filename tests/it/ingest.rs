@@ -700,10 +700,6 @@ async fn typed_parquet_registers() {
 /// (AM before PM): the order one-school and one-pupil queries rely on.
 #[tokio::test]
 async fn stored_files_are_sorted() {
-    use datafusion::arrow::array::AsArray;
-    use datafusion::arrow::datatypes::{Date32Type, Int32Type};
-    use datafusion::prelude::{ParquetReadOptions, SessionContext};
-
     let f = Fixture::loaded().await;
     let unsorted = f.file(
         "unsorted.csv",
@@ -716,12 +712,31 @@ async fn stored_files_are_sorted() {
          P1,100001,2024-09-03,AM,/\n\
          P1,100001,2024-09-04,AM,I\n",
     );
-    f.ingest(&IngestOptions {
-        registers: vec![unsorted],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let summary = f
+        .ingest(&IngestOptions {
+            registers: vec![unsorted],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        !summary.presorted,
+        "an unsorted file is sorted before it is written"
+    );
+    assert_eq!(
+        stored_keys_in_order(&f).await,
+        13,
+        "6 fixture marks and 7 new ones"
+    );
+}
+
+/// Reads every stored register file and checks its rows are in storage order
+/// (`urn, pupil_id, date, session`); returns how many rows it checked.
+async fn stored_keys_in_order(f: &Fixture) -> usize {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Date32Type, Int32Type};
+    use datafusion::prelude::{ParquetReadOptions, SessionContext};
+
     let mut files = Vec::new();
     let mut dirs = vec![f.data_dir().join("registers")];
     while let Some(dir) = dirs.pop() {
@@ -775,7 +790,88 @@ async fn stored_files_are_sorted() {
             file.display()
         );
     }
-    assert_eq!(checked, 13, "6 fixture marks and 7 new ones");
+    checked
+}
+
+/// Register files each sorted, with key ranges that do not overlap (one per school here, given
+/// out of order, two schools in one LA), are written as they come, with no sort: into a new
+/// store (the table created by the commit that adds the files), then appended to it.
+#[tokio::test]
+async fn sorted_files_are_written_without_a_sort() {
+    let f = Fixture::new();
+    let header = "pupil_id,urn,date,session,code\n";
+    let beta = f.file(
+        "beta.csv",
+        &format!("{header}P3,100002,2024-09-02,AM,L\nP3,100002,2024-09-02,PM,-\nP3,100002,2024-09-03,AM,/\n"),
+    );
+    let alpha_p2 = f.file(
+        "alpha-p2.csv",
+        &format!("{header}P2,100001,2024-09-02,AM,N\nP2,100001,2024-09-02,PM,I\n"),
+    );
+    let alpha_p1 = f.file(
+        "alpha-p1.csv",
+        &format!("{header}P1,100001,2024-09-02,AM,/\nP1,100001,2024-09-02,PM,\\\nP1,100001,2024-09-03,AM,B\n"),
+    );
+    let summary = f
+        .ingest(&f.options(&[&beta, &alpha_p2, &alpha_p1]))
+        .await
+        .unwrap();
+    assert!(summary.presorted);
+    assert_eq!(summary.registers.rows_added, 8);
+    assert_eq!(
+        summary.registers.version,
+        Some(0),
+        "created and filled in one commit"
+    );
+    assert_eq!(stored_keys_in_order(&f).await, 8);
+    let expected = "\
++----------+--------+------------+---------+------+---------------+-------------+---------+
+| pupil_id | urn    | date       | session | code | academic_year | region_code | la_code |
++----------+--------+------------+---------+------+---------------+-------------+---------+
+| P1       | 100001 | 2024-09-02 | AM      | /    | 2024-25       | E12000009   | 801     |
+| P1       | 100001 | 2024-09-02 | PM      | \\    | 2024-25       | E12000009   | 801     |
+| P1       | 100001 | 2024-09-03 | AM      | B    | 2024-25       | E12000009   | 801     |
+| P2       | 100001 | 2024-09-02 | AM      | N    | 2024-25       | E12000009   | 801     |
+| P2       | 100001 | 2024-09-02 | PM      | I    | 2024-25       | E12000009   | 801     |
+| P3       | 100002 | 2024-09-02 | AM      | L    | 2024-25       | E12000009   | 802     |
+| P3       | 100002 | 2024-09-02 | PM      | -    | 2024-25       | E12000009   | 802     |
+| P3       | 100002 | 2024-09-03 | AM      | /    | 2024-25       | E12000009   | 802     |
++----------+--------+------------+---------+------+---------------+-------------+---------+";
+    assert_eq!(all_marks(&f.store()).await, expected);
+
+    // Loading the same files again is a no-op: the creating commit recorded them.
+    let again = f
+        .ingest(&f.options(&[&beta, &alpha_p2, &alpha_p1]))
+        .await
+        .unwrap();
+    assert_eq!(again.registers.files_skipped, 3);
+    assert_eq!(again.registers.version, Some(0));
+
+    // New marks, sorted: appended in one more commit, the stored marks untouched.
+    let wednesday = f.file(
+        "wednesday.csv",
+        &format!("{header}P1,100001,2024-09-04,AM,/\nP2,100001,2024-09-04,AM,/\n"),
+    );
+    let summary = f
+        .ingest(&IngestOptions {
+            registers: vec![wednesday],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(summary.presorted);
+    assert_eq!(summary.registers.version, Some(1));
+    assert_eq!(summary.registers.rows_added, 2);
+    assert_eq!(stored_keys_in_order(&f).await, 10);
+    assert_eq!(
+        f.query("SELECT count(*) AS n, count(DISTINCT pupil_id) AS pupils FROM registers WHERE date = DATE '2024-09-04'")
+            .await,
+        "+---+--------+\n| n | pupils |\n+---+--------+\n| 2 | 2      |\n+---+--------+"
+    );
+    assert_eq!(
+        f.query("SELECT count(*) AS n FROM registers").await,
+        "+----+\n| n  |\n+----+\n| 10 |\n+----+"
+    );
 }
 
 /// `vacuum` deletes what no recent table version refers to: the file a correction replaced and

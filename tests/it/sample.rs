@@ -9,7 +9,12 @@ use attendance::store::Store;
 use crate::common::*;
 
 fn sample() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data")
+    // Where cargo runs the tests from, not where they were compiled: a shared target directory
+    // can hold a binary built from another clone of the repository.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("sample-data")
 }
 
 const TABLES: [&str; 3] = [

@@ -108,7 +108,12 @@ impl AsyncDB for AttendanceDb {
 
 fn main() {
     let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
+    // The directory cargo runs the test from, not the one it was compiled in: a shared target
+    // directory can hold a binary built from another clone of the repository.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let dir = manifest_dir.join("tests/slt");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/slt exists")
         .map(|entry| entry.expect("readable directory").path())

@@ -245,6 +245,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 reject_file: reject_file.clone(),
                 progress: std::io::stderr().is_terminal(),
                 session: data.session_options(),
+                large_input_rows: None,
             };
             let summary = ingest(&store, &options).await?;
             if json {

@@ -77,6 +77,9 @@ pub struct IngestOptions {
     pub reject_file: Option<PathBuf>,
     /// Show a progress bar on stderr (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// From how many staged marks on the checks and the sort plan for memory rather than speed
+    /// (one sort at a time, sort-merge joins); `None`: 4 million.
+    pub large_input_rows: Option<usize>,
     pub session: SessionOptions,
 }
 
@@ -346,7 +349,25 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
 
     // Duplicates inside the input and conflicts with stored marks need the whole input at once.
     let mut register_plan = None;
-    if staged_files.iter().any(|f| f.rows_staged > 0) {
+    let staged_rows: usize = staged_files.iter().map(|f| f.rows_staged).sum();
+    let mut workers = ctx.state().config().target_partitions().clamp(1, 2);
+    if staged_rows > options.large_input_rows.unwrap_or(LARGE_INPUT_ROWS) {
+        // Joins of this many marks sort both sides and merge (sorts spill to disk); a hash
+        // join would hold one side in memory. A sort that spills first merges what it holds,
+        // which needs memory of its own: reserved up front, or the merge can find the budget
+        // taken by the sorts.
+        // Sorts one at a time (one sort in each query, and the marks, if they need sorting,
+        // written by one query), each with a large part of the budget for its merges.
+        workers = 1;
+        for setting in [
+            "SET datafusion.optimizer.prefer_hash_join = false",
+            "SET datafusion.execution.sort_spill_reservation_bytes = 536870912",
+            "SET datafusion.execution.target_partitions = 1",
+        ] {
+            ctx.sql(setting).await?.collect().await?;
+        }
+    }
+    if staged_rows > 0 {
         let plan = check_staged_marks(
             &ctx,
             &staging.path,
@@ -358,7 +379,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
         )
         .await?;
         problems.check()?;
-        register_plan = Some(plan);
+        register_plan = Some(RegisterPlan { workers, ..plan });
     }
 
     summary.phases.check = started.elapsed().as_secs_f64() - summary.phases.validate;
@@ -462,6 +483,11 @@ struct StagedFile {
 }
 
 const STAGING_BATCH_ROWS: usize = 64 * 1024;
+
+/// Above this many staged marks, the checks and writes that do not fit in memory run one sort
+/// at a time, and joins are sort-merge joins (whose sorts spill) rather than hash joins (which
+/// hold a side in memory).
+const LARGE_INPUT_ROWS: usize = 4_000_000;
 
 fn stage_register_file(
     src: i32,
@@ -614,6 +640,8 @@ struct RegisterPlan {
     replaced: u64,
     /// Staged marks that collide with a stored mark (identical or replaced).
     overlapping: u64,
+    /// How many streams write the marks.
+    workers: usize,
 }
 
 fn partition_filter(alias: &str, touched: &BTreeSet<(String, String, String)>) -> String {
@@ -757,22 +785,35 @@ async fn check_staged_marks(
     let location = |src: i32| files[src as usize].display.as_str();
 
     // Two marks for one pupil, school, date and session inside the input: the first one stands.
+    // First the keys marked twice (an aggregation, which spills beyond the memory budget):
+    // usually none, and then nothing else is read. Otherwise the rows with those keys, the
+    // (small) list of keys being the side of the join held in memory.
     let duplicates = if !find_duplicates {
         vec![]
     } else {
-        ctx.sql(
-            r#"WITH dup AS (
-                SELECT pupil_id, urn, "date", "session" FROM ingest_staged
-                GROUP BY pupil_id, urn, "date", "session" HAVING count(*) > 1)
-             SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session", s.code
-             FROM ingest_staged s
-             JOIN dup ON s.pupil_id = dup.pupil_id AND s.urn = dup.urn
+        let keys = ctx
+            .sql(
+                r#"SELECT pupil_id, urn, "date", "session" FROM ingest_staged
+                   GROUP BY pupil_id, urn, "date", "session" HAVING count(*) > 1"#,
+            )
+            .await?
+            .collect()
+            .await?;
+        if keys.iter().all(|b| b.num_rows() == 0) {
+            vec![]
+        } else {
+            register_batches(ctx, "ingest_duplicate_keys", keys)?;
+            ctx.sql(
+                r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session", s.code
+                 FROM ingest_duplicate_keys dup
+                 JOIN ingest_staged s ON s.pupil_id = dup.pupil_id AND s.urn = dup.urn
                      AND s."date" = dup."date" AND s."session" = dup."session"
-             ORDER BY s.pupil_id, s.urn, s."date", s."session", s._src, s._line"#,
-        )
-        .await?
-        .collect()
-        .await?
+                 ORDER BY s.pupil_id, s.urn, s."date", s."session", s._src, s._line"#,
+            )
+            .await?
+            .collect()
+            .await?
+        }
     };
     let mut previous: Option<StagedMark> = None;
     for batch in duplicates {
@@ -806,11 +847,23 @@ async fn check_staged_marks(
         unchanged: 0,
         replaced: 0,
         overlapping: 0,
+        workers: 1,
     };
-    // Marks already stored.
+    // Marks already stored: none when the store has nothing in the partitions touched (a new
+    // year, a new LA), found without a join.
     let filter = partition_filter("r.", touched);
-    let overlaps = ctx
-        .sql(&format!(
+    let any_stored = ctx
+        .sql(&format!("SELECT 1 FROM registers r WHERE {filter} LIMIT 1"))
+        .await?
+        .collect()
+        .await?
+        .iter()
+        .any(|b| b.num_rows() > 0);
+    // Streamed: a load that repeats stored marks can overlap millions of them.
+    let mut overlaps = if !any_stored {
+        None
+    } else {
+        let stream = ctx.sql(&format!(
             r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session", s.code AS new_code,
                     r.code AS stored_code
              FROM ingest_staged s
@@ -821,10 +874,15 @@ async fn check_staged_marks(
              ORDER BY s._src, s._line"#
         ))
         .await?
-        .collect()
+        .execute_stream()
         .await?;
+        Some(stream)
+    };
     let rejected_set: HashSet<(i32, i64)> = rejected.iter().copied().collect();
-    for batch in overlaps {
+    while let Some(batch) = match overlaps.as_mut() {
+        Some(stream) => stream.try_next().await?,
+        None => None,
+    } {
         let batch = cast_to_plain(&batch)?;
         let stored_code = batch.column(7).as_string::<i32>();
         for (i, mark) in staged_marks(&batch).into_iter().enumerate() {
@@ -1217,7 +1275,7 @@ async fn write_registers(
     // and a date one academic year, and the writer splits the sorted rows by partition keeping
     // their order, so each partition's file is sorted by school, pupil, date and session.
     let order = "ORDER BY urn, pupil_id, \"date\", \"session\"";
-    let workers = ctx.state().config().target_partitions().clamp(1, 2);
+    let workers = plan.workers;
     if plan.overlapping == 0
         && plan.rejected.is_empty()
         && let Some(sequence) = sorted_sequence(staged)

@@ -320,22 +320,40 @@ fn read_parquet(
             })?;
             arrays.push(converted);
         }
+        // Each column's array, downcast once per batch rather than for every value.
+        enum Column<'a> {
+            Date(&'a datafusion::arrow::array::Date32Array),
+            Int(&'a datafusion::arrow::array::Int64Array),
+            Text(&'a datafusion::arrow::array::StringArray),
+        }
+        let typed_columns: Vec<Column<'_>> = arrays
+            .iter()
+            .map(|array| match array.data_type() {
+                DataType::Date32 => Column::Date(array.as_primitive::<Date32Type>()),
+                DataType::Int64 => Column::Int(array.as_primitive::<Int64Type>()),
+                _ => Column::Text(array.as_string::<i32>()),
+            })
+            .collect();
+        let nulls: Vec<_> = arrays.iter().map(|a| a.logical_nulls()).collect();
         let mut values: Vec<&str> = vec![""; columns.len()];
         let mut typed: Vec<Option<i64>> = vec![None; columns.len()];
         for i in 0..batch.num_rows() {
             row += 1;
-            for ((value, number), array) in values.iter_mut().zip(typed.iter_mut()).zip(&arrays) {
+            for (((value, number), column), nulls) in values
+                .iter_mut()
+                .zip(typed.iter_mut())
+                .zip(&typed_columns)
+                .zip(&nulls)
+            {
                 *value = "";
                 *number = None;
-                if array.is_null(i) {
+                if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
                     continue;
                 }
-                match array.data_type() {
-                    DataType::Date32 => {
-                        *number = Some(i64::from(array.as_primitive::<Date32Type>().value(i)))
-                    }
-                    DataType::Int64 => *number = Some(array.as_primitive::<Int64Type>().value(i)),
-                    _ => *value = array.as_string::<i32>().value(i),
+                match column {
+                    Column::Date(a) => *number = Some(i64::from(a.value(i))),
+                    Column::Int(a) => *number = Some(a.value(i)),
+                    Column::Text(a) => *value = a.value(i),
                 }
             }
             let raw = || {

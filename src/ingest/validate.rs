@@ -24,8 +24,9 @@ pub struct SchoolInfo {
     pub la_code: Arc<str>,
 }
 
-/// Schools by URN: the stored ones overlaid with those of this ingest.
-pub type SchoolMap = HashMap<i32, SchoolInfo>;
+/// Schools by URN: the stored ones overlaid with those of this ingest (a fast hash: it is
+/// looked up for every mark).
+pub type SchoolMap = datafusion::common::HashMap<i32, SchoolInfo>;
 
 /// A 128-bit fingerprint of an enrolment key `(academic_year, pupil_id, urn)`, so that millions
 /// of enrolments fit in a small set (two independent 64-bit SipHashes: a false match is
@@ -319,7 +320,7 @@ pub struct RegisterRows {
     pub partitions: HashSet<(String, Arc<str>, Arc<str>)>,
     /// The school and academic year of the previous valid row.
     last_partition: Option<(i32, i32)>,
-    year_cache: datafusion::common::HashMap<i32, (String, bool)>,
+    year_cache: datafusion::common::HashMap<i32, Option<(String, bool)>>,
     /// The enrolment (academic year, URN, pupil) of the previous valid row.
     last_enrolment: Option<(String, i32, String)>,
     /// Whether each staged mark's key came strictly after the previous one's, in the order
@@ -348,8 +349,10 @@ impl MarkOrder {
     /// Sets to the key given by parts, reusing the pupil id's buffer.
     fn set(&mut self, urn: i32, pupil_id: &str, date: i32, pm: bool) {
         self.urn = urn;
-        self.pupil_id.clear();
-        self.pupil_id.push_str(pupil_id);
+        if self.pupil_id != pupil_id {
+            self.pupil_id.clear();
+            self.pupil_id.push_str(pupil_id);
+        }
         self.date = date;
         self.pm = pm;
     }
@@ -439,13 +442,12 @@ impl RegisterRows {
                 Err(r) => return fail(problems, "urn", r),
             },
         };
+        // A date seen before in this file is valid; a new one is checked once (the cache holds
+        // its academic year and whether it is a weekend, or None for no calendar date).
         let days = match f.typed(2) {
-            Some(n) => match i32::try_from(n)
-                .ok()
-                .filter(|d| checked_date32(*d).is_some())
-            {
-                Some(d) => d,
-                None => return fail(problems, "date", "not a valid calendar date".into()),
+            Some(n) => match i32::try_from(n) {
+                Ok(d) => d,
+                Err(_) => return fail(problems, "date", "not a valid calendar date".into()),
             },
             None => match parse_date(f.get(2)) {
                 Ok(d) => date32(d),
@@ -473,10 +475,11 @@ impl RegisterRows {
                 ),
             );
         }
-        let (year, weekend) = self.year_cache.entry(days).or_insert_with(|| {
-            let date = from_date32(days);
-            (academic_year_of(date), is_weekend(date))
-        });
+        let Some((year, weekend)) = self.year_cache.entry(days).or_insert_with(|| {
+            checked_date32(days).map(|date| (academic_year_of(date), is_weekend(date)))
+        }) else {
+            return fail(problems, "date", "not a valid calendar date".into());
+        };
         if *weekend {
             return fail(problems, "date", "a mark on a Saturday or Sunday".into());
         }

@@ -946,3 +946,93 @@ async fn vacuum_deletes_unreferenced_files_only() {
     store.vacuum(chrono::Duration::zero(), false).await.unwrap();
     assert_eq!(snapshot(&f).await, before);
 }
+
+/// Above a number of marks, the ingest plans for memory (one sort at a time, sort-merge joins
+/// whose sorts spill). That plan gives the same answers: duplicates inside the input, a reject
+/// file, an unsorted file, conflicts and `--update`.
+#[tokio::test]
+async fn the_plan_for_large_inputs_gives_the_same_answers() {
+    let mut results = Vec::new();
+    for large_input_rows in [None, Some(0)] {
+        let f = Fixture::loaded().await;
+        let header = "pupil_id,urn,date,session,code\n";
+        // Unsorted, with P1's 3 September AM mark twice (the second is refused).
+        let unsorted = f.file(
+            "unsorted.csv",
+            &format!(
+                "{header}P3,100002,2024-09-03,PM,/\nP1,100001,2024-09-03,AM,/\n\
+                 P2,100001,2024-09-03,AM,L\nP1,100001,2024-09-03,AM,N\n"
+            ),
+        );
+        let rejects = f.dir.path().join("rejects.csv");
+        let loaded = f
+            .ingest(&IngestOptions {
+                registers: vec![unsorted],
+                reject_file: Some(rejects.clone()),
+                large_input_rows,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(!loaded.presorted);
+        let rejected = std::fs::read_to_string(&rejects)
+            .unwrap()
+            .replace(&f.dir.path().display().to_string(), "DIR");
+        // P2's 2 September AM mark was N: corrected to M (a conflict without --update).
+        let correction = f.file(
+            "correction.csv",
+            &format!("{header}P2,100001,2024-09-02,AM,M\nP3,100002,2024-09-03,PM,/\n"),
+        );
+        let conflict = f
+            .ingest(&IngestOptions {
+                registers: vec![correction.clone()],
+                large_input_rows,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err()
+            .replace(&f.dir.path().display().to_string(), "DIR");
+        let updated = f
+            .ingest(&IngestOptions {
+                registers: vec![correction],
+                update: true,
+                large_input_rows,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        results.push((
+            loaded.registers.clone(),
+            rejected,
+            conflict,
+            updated.registers.clone(),
+            all_marks(&f.store()).await,
+            stored_keys_in_order(&f).await,
+        ));
+    }
+    let (loaded, rejected, conflict, updated, marks, keys) = &results[0];
+    assert_eq!((loaded.rows_added, loaded.rows_rejected), (3, 1));
+    assert!(
+        rejected.contains("DIR/unsorted.csv,5,session"),
+        "{rejected}"
+    );
+    assert!(
+        conflict.contains("DIR/correction.csv:2: field `code`"),
+        "{conflict}"
+    );
+    assert_eq!(
+        (
+            updated.rows_replaced,
+            updated.rows_unchanged,
+            updated.rows_added
+        ),
+        (1, 1, 0)
+    );
+    assert!(
+        marks.contains("| P2       | 100001 | 2024-09-02 | AM      | M    |"),
+        "{marks}"
+    );
+    // Files on disk, replaced ones too (no vacuum): every one sorted.
+    assert!(*keys >= 9);
+    assert_eq!(results[0], results[1]);
+}

@@ -53,7 +53,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use deltalake::protocol::SaveMode;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -351,21 +351,11 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     let mut register_plan = None;
     let staged_rows: usize = staged_files.iter().map(|f| f.rows_staged).sum();
     let mut workers = ctx.state().config().target_partitions().clamp(1, 2);
-    if staged_rows > options.large_input_rows.unwrap_or(LARGE_INPUT_ROWS) {
-        // Joins of this many marks sort both sides and merge (sorts spill to disk); a hash
-        // join would hold one side in memory. A sort that spills first merges what it holds,
-        // which needs memory of its own: reserved up front, or the merge can find the budget
-        // taken by the sorts.
-        // Sorts one at a time (one sort in each query, and the marks, if they need sorting,
-        // written by one query), each with a large part of the budget for its merges.
+    let large_rows = options.large_input_rows.unwrap_or(LARGE_INPUT_ROWS);
+    let large_input = staged_rows > large_rows;
+    if large_input {
         workers = 1;
-        for setting in [
-            "SET datafusion.optimizer.prefer_hash_join = false",
-            "SET datafusion.execution.sort_spill_reservation_bytes = 536870912",
-            "SET datafusion.execution.target_partitions = 1",
-        ] {
-            ctx.sql(setting).await?.collect().await?;
-        }
+        plan_for_memory(&ctx).await?;
     }
     if staged_rows > 0 {
         let plan = check_staged_marks(
@@ -379,7 +369,12 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
         )
         .await?;
         problems.check()?;
-        register_plan = Some(RegisterPlan { workers, ..plan });
+        register_plan = Some(RegisterPlan {
+            workers,
+            large_input,
+            large_rows,
+            ..plan
+        });
     }
 
     summary.phases.check = started.elapsed().as_secs_f64() - summary.phases.validate;
@@ -642,6 +637,25 @@ struct RegisterPlan {
     overlapping: u64,
     /// How many streams write the marks.
     workers: usize,
+    /// More staged marks than `large_rows`: planned for memory ([`plan_for_memory`]).
+    large_input: bool,
+    large_rows: usize,
+}
+
+/// Plans the session's queries for memory rather than speed: sorts one at a time (one sort in
+/// each query, and one query writing), each with a large part of the budget for its merges (a
+/// sort that spills first merges what it holds, which needs memory of its own: reserved up
+/// front, or the merge can find the budget taken by the sorts), and joins that sort both sides
+/// and merge (the sorts spill) rather than hash joins (which hold a side in memory).
+async fn plan_for_memory(ctx: &SessionContext) -> Result<(), IngestError> {
+    for setting in [
+        "SET datafusion.optimizer.prefer_hash_join = false",
+        "SET datafusion.execution.sort_spill_reservation_bytes = 536870912",
+        "SET datafusion.execution.target_partitions = 1",
+    ] {
+        ctx.sql(setting).await?.collect().await?;
+    }
+    Ok(())
 }
 
 fn partition_filter(alias: &str, touched: &BTreeSet<(String, String, String)>) -> String {
@@ -848,6 +862,8 @@ async fn check_staged_marks(
         replaced: 0,
         overlapping: 0,
         workers: 1,
+        large_input: false,
+        large_rows: LARGE_INPUT_ROWS,
     };
     // Marks already stored: none when the store has nothing in the partitions touched (a new
     // year, a new LA), found without a join.
@@ -985,27 +1001,34 @@ fn delta_error(table: Table) -> impl Fn(deltalake::DeltaTableError) -> IngestErr
     }
 }
 
-/// Writes the rows of `sql` (sorted as the table requires) to `table` in one commit.
-/// Writes the rows of `sqls` (each one stream, sorted when it says so, with no partition of the
-/// table in two of them) to `table` in one commit.
+/// Writes the rows of `streams` to `table` in one commit. Each stream is a list of queries run
+/// one after another (each sorted when it says so); no partition of the table may be in two
+/// streams, so each partition's rows reach the writer in the order its queries give them.
 async fn commit(
     store: &Store,
     ctx: &SessionContext,
     table: Table,
-    sqls: &[String],
+    streams: &[Vec<String>],
     mode: SaveMode,
     replace_where: Option<String>,
     hashes: &[String],
 ) -> Result<(), IngestError> {
     let delta = store.load_for_write(table).await?;
-    // The rows are computed here, as one stream, and handed to the writer as a table of one
-    // partition. Handed the query itself, the writer's planner drops its ORDER BY (nothing
-    // above the sort asks for the order), and the files would not be sorted.
-    let mut sources: Vec<Arc<dyn PartitionStream>> = Vec::with_capacity(sqls.len());
-    for sql in sqls {
-        let stream = ctx.sql(sql).await?.execute_stream().await?;
-        sources.push(Arc::new(OnceStream::new(stream)));
-    }
+    // The rows are computed here and handed to the writer as a table of one partition per
+    // stream. Handed the queries themselves, the writer's planner drops their ORDER BY
+    // (nothing above the sort asks for the order), and the files would not be sorted.
+    let first = streams.iter().flatten().next().expect("at least one query");
+    let schema = ctx.sql(first).await?.create_physical_plan().await?.schema();
+    let sources: Vec<Arc<dyn PartitionStream>> = streams
+        .iter()
+        .map(|sqls| {
+            Arc::new(QueryChain {
+                schema: schema.clone(),
+                ctx: ctx.clone(),
+                sqls: std::sync::Mutex::new(Some(sqls.clone())),
+            }) as _
+        })
+        .collect();
     let schema = sources[0].schema().clone();
     let name = format!("ingest_rows_{}", table.name());
     ctx.deregister_table(&name)?;
@@ -1031,35 +1054,38 @@ async fn commit(
     Ok(())
 }
 
-/// A stream already running, offered as a table's only partition; it can be read once.
-struct OnceStream {
+/// Queries run one after another as one stream, offered as a table's partition; it can be
+/// read once. A query starts when the one before has given all its rows, so only one of the
+/// stream's sorts holds memory at a time.
+struct QueryChain {
     schema: SchemaRef,
-    stream: std::sync::Mutex<Option<SendableRecordBatchStream>>,
+    ctx: SessionContext,
+    sqls: std::sync::Mutex<Option<Vec<String>>>,
 }
 
-impl OnceStream {
-    fn new(stream: SendableRecordBatchStream) -> Self {
-        Self {
-            schema: stream.schema(),
-            stream: std::sync::Mutex::new(Some(stream)),
-        }
-    }
-}
-
-impl std::fmt::Debug for OnceStream {
+impl std::fmt::Debug for QueryChain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OnceStream")
+        f.write_str("QueryChain")
     }
 }
 
-impl PartitionStream for OnceStream {
+impl PartitionStream for QueryChain {
     fn schema(&self) -> &SchemaRef {
         &self.schema
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        match self.stream.lock().expect("not poisoned").take() {
-            Some(stream) => stream,
+        match self.sqls.lock().expect("not poisoned").take() {
+            Some(sqls) => {
+                let ctx = self.ctx.clone();
+                let batches = futures::stream::iter(sqls)
+                    .then(move |sql| {
+                        let ctx = ctx.clone();
+                        async move { ctx.sql(&sql).await?.execute_stream().await }
+                    })
+                    .try_flatten();
+                Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
+            }
             // Never an empty stream: a second read would silently write nothing.
             None => Box::pin(RecordBatchStreamAdapter::new(
                 self.schema.clone(),
@@ -1133,7 +1159,7 @@ async fn write_schools(
         store,
         ctx,
         Table::Schools,
-        &[sql],
+        &[vec![sql]],
         SaveMode::Overwrite,
         None,
         hashes,
@@ -1214,7 +1240,16 @@ async fn write_pupils(
     } else {
         (SaveMode::Append, None)
     };
-    commit(store, ctx, Table::Pupils, &[sql], mode, predicate, hashes).await
+    commit(
+        store,
+        ctx,
+        Table::Pupils,
+        &[vec![sql]],
+        mode,
+        predicate,
+        hashes,
+    )
+    .await
 }
 
 async fn write_registers(
@@ -1298,12 +1333,14 @@ async fn write_registers(
         // cores sort and encode (a partition is in one half only, so its file stays sorted).
         let touched: Vec<_> = touched.iter().cloned().collect();
         let chunk = touched.len().div_ceil(workers).max(1);
-        let sqls: Vec<String> = touched
+        let sqls: Vec<Vec<String>> = touched
             .chunks(chunk)
             .map(|half| {
                 let half: BTreeSet<_> = half.iter().cloned().collect();
                 let filter = partition_filter("", &half);
-                format!("SELECT {columns} FROM ingest_kept WHERE {filter} {order}")
+                vec![format!(
+                    "SELECT {columns} FROM ingest_kept WHERE {filter} {order}"
+                )]
             })
             .collect();
         commit(
@@ -1318,19 +1355,51 @@ async fn write_registers(
         .await
     } else {
         // Rewrite the touched partitions: stored marks not superseded, plus the new marks.
-        let filter = partition_filter("r.", touched);
-        let sql = format!(
-            r#"SELECT {columns} FROM registers r WHERE {filter}
-               AND NOT EXISTS (SELECT 1 FROM ingest_kept k WHERE k.urn = r.urn
-                   AND k.pupil_id = r.pupil_id AND k."date" = r."date" AND k."session" = r."session")
-             UNION ALL SELECT {columns} FROM ingest_kept {order}"#
-        );
         let predicate = partition_filter("", touched);
+        let rewrite = |touched: &BTreeSet<(String, String, String)>| {
+            let filter = partition_filter("r.", touched);
+            let kept_filter = partition_filter("", touched);
+            format!(
+                r#"SELECT {columns} FROM registers r WHERE {filter}
+                   AND NOT EXISTS (SELECT 1 FROM ingest_kept k WHERE k.urn = r.urn
+                       AND k.pupil_id = r.pupil_id AND k."date" = r."date"
+                       AND k."session" = r."session")
+                 UNION ALL SELECT {columns} FROM ingest_kept WHERE {kept_filter} {order}"#
+            )
+        };
+        let streams: Vec<Vec<String>> = if plan.large_input {
+            // Many new marks: one query, one sort (which spills), the staged marks read once.
+            vec![vec![rewrite(touched)]]
+        } else {
+            // A correction: one query per partition, each sorting one partition's marks (in
+            // memory, unless a partition is large), the partitions in `workers` streams.
+            let largest = count(
+                ctx,
+                &format!(
+                    "SELECT count(*) AS n FROM registers r WHERE {}
+                     GROUP BY academic_year, la_code ORDER BY n DESC LIMIT 1",
+                    partition_filter("r.", touched)
+                ),
+            )
+            .await?;
+            let streams = if largest as usize > plan.large_rows {
+                plan_for_memory(ctx).await?;
+                1
+            } else {
+                workers
+            };
+            let queries: Vec<String> = touched
+                .iter()
+                .map(|p| rewrite(&BTreeSet::from([p.clone()])))
+                .collect();
+            let chunk = queries.len().div_ceil(streams).max(1);
+            queries.chunks(chunk).map(|c| c.to_vec()).collect()
+        };
         commit(
             store,
             ctx,
             Table::Registers,
-            &[sql],
+            &streams,
             SaveMode::Overwrite,
             Some(predicate),
             hashes,

@@ -61,7 +61,7 @@ use serde::Serialize;
 use self::source::{InputFile, read_records};
 use self::validate::*;
 use crate::delta_write::{BatchSender, BatchSource, Commit, write_sources};
-use crate::session::{SessionOptions, base_session};
+use crate::session::{DEFAULT_MEMORY_LIMIT, SessionOptions, base_session};
 use crate::store::{Store, Table, commit_properties};
 
 /// What to load, and how.
@@ -264,7 +264,13 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
         .sum();
     let bar = progress_bar(options.progress, total_bytes);
 
-    let ctx = base_session(&options.session)?;
+    let mut session = options.session.clone();
+    if session.memory_limit == DEFAULT_MEMORY_LIMIT {
+        // Of the default 2 GB, what ingest's own buffers (staging, writers) and what the
+        // queries hold outside their budget leave for the queries.
+        session.memory_limit = INGEST_QUERY_MEMORY;
+    }
+    let ctx = base_session(&session)?;
     store.register_tables(&ctx).await?;
 
     // Schools: the stored ones, overlaid with this ingest's.
@@ -363,8 +369,11 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
             &staging.path,
             &register_inputs.load,
             &touched,
-            options.update,
-            sorted_sequence(&staged_files).is_none(),
+            Checks {
+                update: options.update,
+                find_duplicates: sorted_sequence(&staged_files).is_none(),
+                large_input,
+            },
             &mut problems,
         )
         .await?;
@@ -478,6 +487,10 @@ struct StagedFile {
 }
 
 const STAGING_BATCH_ROWS: usize = 64 * 1024;
+
+/// The query engine's budget in an ingest given the default memory limit (2 GB): sorts and
+/// aggregations spill beyond it.
+const INGEST_QUERY_MEMORY: usize = 1280 * 1024 * 1024;
 
 /// Above this many staged marks, the checks and writes that do not fit in memory run one sort
 /// at a time, and joins are sort-merge joins (whose sorts spill) rather than hash joins (which
@@ -642,6 +655,26 @@ struct RegisterPlan {
     large_rows: usize,
 }
 
+/// The columns `names` for a select list, strings as plain `Utf8`: sorts that spill keep
+/// memory outside their budget for `Utf8View` columns (the store's scans give views), about
+/// 2.5 times as much at scale M.
+fn plain_strings(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| {
+            let string = crate::schema::REGISTERS
+                .field_with_name(n)
+                .is_ok_and(|f| f.data_type() == &datafusion::arrow::datatypes::DataType::Utf8);
+            if string {
+                format!("arrow_cast(\"{n}\", 'Utf8') AS \"{n}\"")
+            } else {
+                format!("\"{n}\"")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Plans the session's queries for memory rather than speed: sorts one at a time (one sort in
 /// each query, and one query writing), each with a large part of the budget for its merges (a
 /// sort that spills first merges what it holds, which needs memory of its own: reserved up
@@ -652,6 +685,8 @@ async fn plan_for_memory(ctx: &SessionContext) -> Result<(), IngestError> {
         "SET datafusion.optimizer.prefer_hash_join = false",
         "SET datafusion.execution.sort_spill_reservation_bytes = 536870912",
         "SET datafusion.execution.target_partitions = 1",
+        "SET datafusion.optimizer.repartition_sorts = false",
+        "SET datafusion.execution.parquet.schema_force_view_types = false",
     ] {
         ctx.sql(setting).await?.collect().await?;
     }
@@ -777,6 +812,16 @@ fn send_staged(path: &Path, tx: &BatchSender) -> Result<bool, String> {
     Ok(true)
 }
 
+/// What [`check_staged_marks`] looks for, and how.
+struct Checks {
+    /// A new code replaces a stored mark's (else it is a conflict).
+    update: bool,
+    /// The input can hold a mark twice.
+    find_duplicates: bool,
+    /// Too many marks for a join holding one side in memory.
+    large_input: bool,
+}
+
 /// Finds duplicate marks inside the input (unless `find_duplicates` is false because there can be
 /// none) and marks already stored (identical: a no-op; another code: a conflict, or a
 /// replacement with `update`).
@@ -785,10 +830,14 @@ async fn check_staged_marks(
     staging: &Path,
     files: &[InputFile],
     touched: &BTreeSet<(String, String, String)>,
-    update: bool,
-    find_duplicates: bool,
+    checks: Checks,
     problems: &mut Problems,
 ) -> Result<RegisterPlan, IngestError> {
+    let Checks {
+        update,
+        find_duplicates,
+        large_input,
+    } = checks;
     ctx.register_parquet(
         "ingest_staged",
         staging.to_str().expect("utf-8 path"),
@@ -879,19 +928,39 @@ async fn check_staged_marks(
     let mut overlaps = if !any_stored {
         None
     } else {
-        let stream = ctx.sql(&format!(
-            r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session", s.code AS new_code,
-                    r.code AS stored_code
-             FROM ingest_staged s
-             JOIN registers r ON s.academic_year = r.academic_year AND s.la_code = r.la_code
-                  AND s.urn = r.urn AND s.pupil_id = r.pupil_id AND s."date" = r."date"
-                  AND s."session" = r."session"
-             WHERE {filter}
-             ORDER BY s._src, s._line"#
-        ))
-        .await?
-        .execute_stream()
-        .await?;
+        // Many marks: no join, which would hold one side in memory, but one sort of both
+        // (which spills) in key order, a stored mark just before a new one with its key: a new
+        // mark right after a stored mark with its key overlaps it.
+        let sql = if large_input {
+            let key = plain_strings(&["pupil_id", "urn", "date", "session", "code"]);
+            format!(
+                r#"SELECT _src, _line, pupil_id, urn, "date", "session", code AS new_code,
+                        prev_code AS stored_code
+                 FROM (SELECT *,
+                         lag(urn) OVER w AS prev_urn, lag(pupil_id) OVER w AS prev_pupil,
+                         lag("date") OVER w AS prev_date, lag("session") OVER w AS prev_session,
+                         lag(_new) OVER w AS prev_new, lag(code) OVER w AS prev_code
+                       FROM (SELECT {key}, _src, _line, 1 AS _new FROM ingest_staged
+                             UNION ALL
+                             SELECT {key}, CAST(NULL AS INT), CAST(NULL AS BIGINT), 0 AS _new
+                             FROM registers r WHERE {filter})
+                       WINDOW w AS (ORDER BY urn, pupil_id, "date", "session", _new))
+                 WHERE _new = 1 AND prev_new = 0 AND prev_urn = urn AND prev_pupil = pupil_id
+                       AND prev_date = "date" AND prev_session = "session""#
+            )
+        } else {
+            format!(
+                r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session",
+                        s.code AS new_code, r.code AS stored_code
+                 FROM ingest_staged s
+                 JOIN registers r ON s.academic_year = r.academic_year
+                      AND s.la_code = r.la_code AND s.urn = r.urn AND s.pupil_id = r.pupil_id
+                      AND s."date" = r."date" AND s."session" = r."session"
+                 WHERE {filter}
+                 ORDER BY s._src, s._line"#
+            )
+        };
+        let stream = ctx.sql(&sql).await?.execute_stream().await?;
         Some(stream)
     };
     let rejected_set: HashSet<(i32, i64)> = rejected.iter().copied().collect();
@@ -1300,10 +1369,14 @@ async fn write_registers(
         // Every valid mark is stored already: nothing to write.
         return Ok(());
     }
-    let columns = crate::schema::REGISTERS
+    let names: Vec<&str> = crate::schema::REGISTERS
         .fields()
         .iter()
-        .map(|f| format!("\"{}\"", f.name()))
+        .map(|f| f.name().as_str())
+        .collect();
+    let columns = names
+        .iter()
+        .map(|n| format!("\"{n}\""))
         .collect::<Vec<_>>()
         .join(", ");
     // The storage order. The partition columns need no sorting: a school has one LA and region
@@ -1338,6 +1411,11 @@ async fn write_registers(
             .map(|half| {
                 let half: BTreeSet<_> = half.iter().cloned().collect();
                 let filter = partition_filter("", &half);
+                let columns = if plan.large_input {
+                    plain_strings(&names)
+                } else {
+                    columns.clone()
+                };
                 vec![format!(
                     "SELECT {columns} FROM ingest_kept WHERE {filter} {order}"
                 )]
@@ -1356,16 +1434,48 @@ async fn write_registers(
     } else {
         // Rewrite the touched partitions: stored marks not superseded, plus the new marks.
         let predicate = partition_filter("", touched);
+        // A new mark replaces the stored one with its key. For a correction, the stored marks
+        // without a new one are found by a join holding the new marks (few) in memory; for
+        // many new marks, both go through one sort by key (which spills), the stored just
+        // before the new, and a mark is dropped when the next has its key.
         let rewrite = |touched: &BTreeSet<(String, String, String)>| {
             let filter = partition_filter("r.", touched);
             let kept_filter = partition_filter("", touched);
-            format!(
-                r#"SELECT {columns} FROM registers r WHERE {filter}
-                   AND NOT EXISTS (SELECT 1 FROM ingest_kept k WHERE k.urn = r.urn
-                       AND k.pupil_id = r.pupil_id AND k."date" = r."date"
-                       AND k."session" = r."session")
-                 UNION ALL SELECT {columns} FROM ingest_kept WHERE {kept_filter} {order}"#
-            )
+            if plan.large_input {
+                let plain = plain_strings(&names);
+                let next = |c: &str| format!("lead({c}) OVER w");
+                format!(
+                    r#"SELECT {columns} FROM (
+                         SELECT *, {} AS next_urn, {} AS next_pupil, {} AS next_date,
+                                {} AS next_session
+                         FROM (SELECT {plain}, 0 AS _new FROM registers r WHERE {filter}
+                               UNION ALL
+                               SELECT {plain}, 1 AS _new FROM ingest_kept
+                               WHERE {kept_filter})
+                         WINDOW w AS (ORDER BY urn, pupil_id, "date", "session", _new))
+                       WHERE NOT (next_urn IS NOT NULL AND next_urn = urn
+                                  AND next_pupil = pupil_id AND next_date = "date"
+                                  AND next_session = "session") {order}"#,
+                    next("urn"),
+                    next("pupil_id"),
+                    next("\"date\""),
+                    next("\"session\""),
+                )
+            } else {
+                let kept_columns = crate::schema::REGISTERS
+                    .fields()
+                    .iter()
+                    .map(|f| format!("r.\"{}\"", f.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    r#"SELECT {kept_columns} FROM (SELECT * FROM ingest_kept WHERE {kept_filter}) k
+                         RIGHT ANTI JOIN (SELECT * FROM registers r WHERE {filter}) r
+                         ON k.urn = r.urn AND k.pupil_id = r.pupil_id AND k."date" = r."date"
+                            AND k."session" = r."session"
+                       UNION ALL SELECT {columns} FROM ingest_kept WHERE {kept_filter} {order}"#
+                )
+            }
         };
         let streams: Vec<Vec<String>> = if plan.large_input {
             // Many new marks: one query, one sort (which spills), the staged marks read once.

@@ -164,16 +164,12 @@ pub async fn summarise_in_chunks(
             rebuilt: false,
         });
     }
-    // The build runs in chunks of schools (URN ranges), at most two at a time (each one itself
-    // runs on every core), streamed into one write: memory is bounded by two chunks, whatever
-    // the size of the store and the number of cores.
+    // The build runs in chunks of schools (URN ranges), one at a time (each one itself runs on
+    // every core), streamed into one write: memory is bounded by one chunk, whatever the size of
+    // the store and the number of cores. Two chunks at a time were no faster at scale L (18 s),
+    // and their sorts, competing for the budget, sometimes ran out of it.
     let chunks = chunk_queries(&ctx, chunk_enrolments, &[]).await?;
-    let parts = ctx
-        .state()
-        .config()
-        .target_partitions()
-        .clamp(1, 2)
-        .min(chunks.len());
+    let parts = 1;
     let first = ctx.sql(&chunks[0]).await?.create_physical_plan().await?;
     let schema = first.schema();
     let streams: Vec<Arc<dyn PartitionStream>> = (0..parts)

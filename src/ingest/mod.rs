@@ -356,11 +356,12 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     // Duplicates inside the input and conflicts with stored marks need the whole input at once.
     let mut register_plan = None;
     let staged_rows: usize = staged_files.iter().map(|f| f.rows_staged).sum();
-    let mut workers = ctx.state().config().target_partitions().clamp(1, 2);
+    // Writers (of marks already in order) and sorting streams run in parallel on up to two
+    // cores; a large input's sorts run one at a time.
+    let workers = ctx.state().config().target_partitions().clamp(1, 2);
     let large_rows = options.large_input_rows.unwrap_or(LARGE_INPUT_ROWS);
     let large_input = staged_rows > large_rows;
     if large_input {
-        workers = 1;
         plan_for_memory(&ctx).await?;
     }
     if staged_rows > 0 {
@@ -648,7 +649,7 @@ struct RegisterPlan {
     replaced: u64,
     /// Staged marks that collide with a stored mark (identical or replaced).
     overlapping: u64,
-    /// How many streams write the marks.
+    /// How many writers (or sorting streams, for an input that is not large) run at once.
     workers: usize,
     /// More staged marks than `large_rows`: planned for memory ([`plan_for_memory`]).
     large_input: bool,
@@ -1405,7 +1406,8 @@ async fn write_registers(
         // The partitions in two halves, each sorted and written by its own stream, so both
         // cores sort and encode (a partition is in one half only, so its file stays sorted).
         let touched: Vec<_> = touched.iter().cloned().collect();
-        let chunk = touched.len().div_ceil(workers).max(1);
+        let streams = if plan.large_input { 1 } else { workers };
+        let chunk = touched.len().div_ceil(streams).max(1);
         let sqls: Vec<Vec<String>> = touched
             .chunks(chunk)
             .map(|half| {

@@ -1524,26 +1524,25 @@ async fn write_registers(
 mod tests {
     use super::*;
 
-    fn key(urn: i32, pupil: &str, date: i32, pm: bool) -> MarkOrder {
-        MarkOrder {
+    /// A staged file of `rows` marks in LA `la`: sorted from `from` to `to` (school, pupil;
+    /// the first key on 10 January 1970 AM, the last on the 11th PM), or unsorted (`None`).
+    fn staged(
+        name: &str,
+        rows: usize,
+        range: Option<((i32, &str), (i32, &str))>,
+        la: &str,
+    ) -> StagedFile {
+        let key = |(urn, pupil): (i32, &str), date, pm| MarkOrder {
             urn,
             pupil_id: pupil.into(),
             date,
             pm,
-        }
-    }
-
-    fn staged(
-        name: &str,
-        rows: usize,
-        range: Option<(MarkOrder, MarkOrder)>,
-        la: &str,
-    ) -> StagedFile {
+        };
         StagedFile {
             path: PathBuf::from(name),
             rows_read: rows as u64,
             rows_staged: rows,
-            sorted_range: range,
+            sorted_range: range.map(|(from, to)| (key(from, 10, false), key(to, 11, true))),
             missing_marks: 0,
             partitions: vec![("2024-25".into(), "E12000009".into(), la.into())],
             problems: Problems::new(false),
@@ -1556,77 +1555,38 @@ mod tests {
 
     #[test]
     fn a_sequence_needs_sorted_files_with_disjoint_ranges() {
-        let a = staged(
-            "a",
-            4,
-            Some((key(1, "P1", 10, false), key(1, "P2", 11, true))),
-            "801",
-        );
-        let b = staged(
-            "b",
-            4,
-            Some((key(2, "P1", 10, false), key(2, "P9", 11, true))),
-            "801",
-        );
         // Given out of key order: the sequence is in key order.
-        let files = [b, a];
+        let files = [
+            staged("b", 4, Some(((2, "P1"), (2, "P9"))), "801"),
+            staged("a", 4, Some(((1, "P1"), (1, "P2"))), "801"),
+        ];
         assert_eq!(names(&sorted_sequence(&files).unwrap()), ["a", "b"]);
 
         // An unsorted file: no sequence.
-        let unsorted = staged("u", 4, None, "801");
         let files = [
-            staged(
-                "a",
-                4,
-                Some((key(1, "P1", 10, false), key(1, "P2", 11, true))),
-                "801",
-            ),
-            unsorted,
+            staged("a", 4, Some(((1, "P1"), (1, "P2"))), "801"),
+            staged("u", 4, None, "801"),
         ];
         assert!(sorted_sequence(&files).is_none());
 
-        // Ranges that touch at one key (a duplicate mark across files): no sequence.
+        // Ranges that meet at one key (a mark in both files): no sequence. `a` ends with P2 on
+        // the 11th PM; `c` starts with P2 on the 10th AM, before that.
         let files = [
-            staged(
-                "a",
-                4,
-                Some((key(1, "P1", 10, false), key(1, "P2", 11, true))),
-                "801",
-            ),
-            staged(
-                "c",
-                4,
-                Some((key(1, "P2", 11, true), key(1, "P3", 11, true))),
-                "801",
-            ),
+            staged("a", 4, Some(((1, "P1"), (1, "P2"))), "801"),
+            staged("c", 4, Some(((1, "P2"), (1, "P3"))), "801"),
         ];
         assert!(sorted_sequence(&files).is_none());
 
         // Ranges that interleave: no sequence, although each file is sorted.
         let files = [
-            staged(
-                "a",
-                4,
-                Some((key(1, "P1", 10, false), key(1, "P3", 11, true))),
-                "801",
-            ),
-            staged(
-                "c",
-                4,
-                Some((key(1, "P2", 10, false), key(1, "P4", 11, true))),
-                "801",
-            ),
+            staged("a", 4, Some(((1, "P1"), (1, "P3"))), "801"),
+            staged("c", 4, Some(((1, "P2"), (1, "P4"))), "801"),
         ];
         assert!(sorted_sequence(&files).is_none());
 
         // Files with nothing staged do not count.
         let files = [
-            staged(
-                "a",
-                4,
-                Some((key(1, "P1", 10, false), key(1, "P3", 11, true))),
-                "801",
-            ),
+            staged("a", 4, Some(((1, "P1"), (1, "P3"))), "801"),
             staged("empty", 0, None, "801"),
         ];
         assert_eq!(names(&sorted_sequence(&files).unwrap()), ["a"]);
@@ -1636,36 +1596,23 @@ mod tests {
     fn runs_keep_a_partitions_files_together_and_in_key_order() {
         // Schools 1 and 3 are in LA 801, school 2 in LA 802: key order interleaves the LAs.
         let files = [
-            staged(
-                "s1",
-                10,
-                Some((key(1, "P1", 10, false), key(1, "P9", 11, true))),
-                "801",
-            ),
-            staged(
-                "s2",
-                10,
-                Some((key(2, "P1", 10, false), key(2, "P9", 11, true))),
-                "802",
-            ),
-            staged(
-                "s3",
-                10,
-                Some((key(3, "P1", 10, false), key(3, "P9", 11, true))),
-                "801",
-            ),
+            staged("s1", 10, Some(((1, "P1"), (1, "P9"))), "801"),
+            staged("s2", 10, Some(((2, "P1"), (2, "P9"))), "802"),
+            staged("s3", 10, Some(((3, "P1"), (3, "P9"))), "801"),
         ];
         let sequence = sorted_sequence(&files).unwrap();
         assert_eq!(names(&sequence), ["s1", "s2", "s3"]);
+        let runs = |per_run| -> Vec<Vec<String>> {
+            plan_runs(&sequence, per_run)
+                .iter()
+                .map(|r| names(r))
+                .collect()
+        };
         // Runs of at least 20 marks: LA 801's two schools make one run, in key order.
-        let runs = plan_runs(&sequence, 20);
-        let runs: Vec<Vec<String>> = runs.iter().map(|r| names(r)).collect();
-        assert_eq!(runs, [vec!["s1", "s3"], vec!["s2"]]);
+        assert_eq!(runs(20), [vec!["s1", "s3"], vec!["s2"]]);
         // One run for everything: still in key order.
-        let runs = plan_runs(&sequence, 1000);
-        let runs: Vec<Vec<String>> = runs.iter().map(|r| names(r)).collect();
-        assert_eq!(runs, [vec!["s1", "s2", "s3"]]);
+        assert_eq!(runs(1000), [vec!["s1", "s2", "s3"]]);
         // A run per file.
-        assert_eq!(plan_runs(&sequence, 1).len(), 3);
+        assert_eq!(runs(1).len(), 3);
     }
 }

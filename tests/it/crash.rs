@@ -113,6 +113,39 @@ fn ingest_command(
     }
 }
 
+/// Runs `command` again and again, killed after longer and longer delays, until a kill lands
+/// after its commit: after each kill the store is as `before` or holds `after_n` marks. Fails
+/// if no kill landed before the commit (the load was too quick to be caught in the middle).
+async fn kill_at_moments(
+    f: &Fixture,
+    before: &(String, String),
+    after_n: usize,
+    command: impl Fn() -> Command,
+) {
+    let mut saw_before = false;
+    for delay_ms in [20u64, 60, 120, 200, 300, 450, 700, 1000, 1500] {
+        let mut child = command().spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = state(f).await;
+        if now == *before {
+            saw_before = true;
+            continue;
+        }
+        assert!(
+            now.0.contains(&format!("| {after_n} ")),
+            "after a kill at {delay_ms} ms the store is neither before nor after:\n{}",
+            now.0
+        );
+        break;
+    }
+    assert!(
+        saw_before,
+        "no kill landed before the commit; make the load larger"
+    );
+}
+
 #[tokio::test]
 async fn killed_ingest_leaves_before_or_after() {
     let f = Fixture::new();
@@ -130,28 +163,7 @@ async fn killed_ingest_leaves_before_or_after() {
     let second = f.file("second.csv", &second);
     // Marks of the second file repeat the first file's 40 days (identical: no-ops) and add 80.
     let after_n = second_n;
-    let mut saw_before = false;
-    for delay_ms in [20u64, 60, 120, 200, 300, 450, 700, 1000, 1500] {
-        let mut child = run(&[&first, &second]).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
-        let now = state(&f).await;
-        if now == before {
-            saw_before = true;
-            continue;
-        }
-        assert!(
-            now.0.contains(&format!("| {after_n} ")),
-            "after a kill at {delay_ms} ms the store is neither before nor after:\n{}",
-            now.0
-        );
-        break;
-    }
-    assert!(
-        saw_before,
-        "no kill landed before the commit; make the load larger"
-    );
+    kill_at_moments(&f, &before, after_n, || run(&[&first, &second])).await;
     // Running the same ingest again completes it.
     assert!(run(&[&first, &second]).status().unwrap().success());
     let done = state(&f).await;
@@ -191,28 +203,7 @@ async fn killed_presorted_ingest_leaves_before_or_after() {
         .unwrap();
     assert!(summary.presorted);
     assert_eq!(summary.registers.rows_added as usize, n);
-    let mut saw_before = false;
-    for delay_ms in [20u64, 60, 120, 200, 300, 450, 700, 1000, 1500] {
-        let mut child = run(&[&beta, &alpha]).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
-        let now = state(&f).await;
-        if now == before {
-            saw_before = true;
-            continue;
-        }
-        assert!(
-            now.0.contains(&format!("| {n} ")),
-            "after a kill at {delay_ms} ms the store is neither before nor after:\n{}",
-            now.0
-        );
-        break;
-    }
-    assert!(
-        saw_before,
-        "no kill landed before the commit; make the load larger"
-    );
+    kill_at_moments(&f, &before, n, || run(&[&beta, &alpha])).await;
     assert!(run(&[&beta, &alpha]).status().unwrap().success());
     let done = state(&f).await;
     assert!(done.0.contains(&format!("| {n} ")), "{}", done.0);

@@ -1524,15 +1524,18 @@ async fn write_registers(
 mod tests {
     use super::*;
 
+    /// A school and a pupil.
+    type Enrolment<'a> = (i32, &'a str);
+
     /// A staged file of `rows` marks in LA `la`: sorted from `from` to `to` (school, pupil;
     /// the first key on 10 January 1970 AM, the last on the 11th PM), or unsorted (`None`).
     fn staged(
         name: &str,
         rows: usize,
-        range: Option<((i32, &str), (i32, &str))>,
+        range: Option<(Enrolment<'_>, Enrolment<'_>)>,
         la: &str,
     ) -> StagedFile {
-        let key = |(urn, pupil): (i32, &str), date, pm| MarkOrder {
+        let key = |(urn, pupil): Enrolment<'_>, date, pm| MarkOrder {
             urn,
             pupil_id: pupil.into(),
             date,

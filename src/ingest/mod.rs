@@ -362,7 +362,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     let large_rows = options.large_input_rows.unwrap_or(LARGE_INPUT_ROWS);
     let large_input = staged_rows > large_rows;
     if large_input {
-        plan_for_memory(&ctx).await?;
+        plan_for_memory(&ctx, session.memory_limit).await?;
     }
     if staged_rows > 0 {
         let plan = check_staged_marks(
@@ -383,6 +383,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
             workers,
             large_input,
             large_rows,
+            memory_limit: session.memory_limit,
             ..plan
         });
     }
@@ -654,22 +655,24 @@ struct RegisterPlan {
     /// More staged marks than `large_rows`: planned for memory ([`plan_for_memory`]).
     large_input: bool,
     large_rows: usize,
+    /// The query engine's budget.
+    memory_limit: usize,
 }
 
-/// The columns `names` for a select list, strings as plain `Utf8`: sorts that spill keep
-/// memory outside their budget for `Utf8View` columns (the store's scans give views), about
-/// 2.5 times as much at scale M.
-fn plain_strings(names: &[&str]) -> String {
+/// The columns `names` for a select list, each prefixed by `table` (`r.` or nothing); with
+/// `plain`, strings as plain `Utf8`: sorts that spill keep memory outside their budget for
+/// `Utf8View` columns (the store's scans give views), about 2.5 times as much at scale M.
+fn select_list(names: &[&str], table: &str, plain: bool) -> String {
     names
         .iter()
         .map(|n| {
             let string = crate::schema::REGISTERS
                 .field_with_name(n)
                 .is_ok_and(|f| f.data_type() == &datafusion::arrow::datatypes::DataType::Utf8);
-            if string {
-                format!("arrow_cast(\"{n}\", 'Utf8') AS \"{n}\"")
+            if plain && string {
+                format!("arrow_cast({table}\"{n}\", 'Utf8') AS \"{n}\"")
             } else {
-                format!("\"{n}\"")
+                format!("{table}\"{n}\"")
             }
         })
         .collect::<Vec<_>>()
@@ -681,10 +684,16 @@ fn plain_strings(names: &[&str]) -> String {
 /// sort that spills first merges what it holds, which needs memory of its own: reserved up
 /// front, or the merge can find the budget taken by the sorts), and joins that sort both sides
 /// and merge (the sorts spill) rather than hash joins (which hold a side in memory).
-async fn plan_for_memory(ctx: &SessionContext) -> Result<(), IngestError> {
+async fn plan_for_memory(ctx: &SessionContext, memory_limit: usize) -> Result<(), IngestError> {
+    // Two fifths of the budget, at most 512 MB (as with the default budget), for a spilling
+    // sort's merge.
+    let reservation = format!(
+        "SET datafusion.execution.sort_spill_reservation_bytes = {}",
+        (memory_limit / 5 * 2).min(512 << 20)
+    );
     for setting in [
         "SET datafusion.optimizer.prefer_hash_join = false",
-        "SET datafusion.execution.sort_spill_reservation_bytes = 536870912",
+        reservation.as_str(),
         "SET datafusion.execution.target_partitions = 1",
         "SET datafusion.optimizer.repartition_sorts = false",
         "SET datafusion.execution.parquet.schema_force_view_types = false",
@@ -914,6 +923,7 @@ async fn check_staged_marks(
         workers: 1,
         large_input: false,
         large_rows: LARGE_INPUT_ROWS,
+        memory_limit: DEFAULT_MEMORY_LIMIT,
     };
     // Marks already stored: none when the store has nothing in the partitions touched (a new
     // year, a new LA), found without a join.
@@ -933,7 +943,7 @@ async fn check_staged_marks(
         // (which spills) in key order, a stored mark just before a new one with its key: a new
         // mark right after a stored mark with its key overlaps it.
         let sql = if large_input {
-            let key = plain_strings(&["pupil_id", "urn", "date", "session", "code"]);
+            let key = select_list(&["pupil_id", "urn", "date", "session", "code"], "", true);
             format!(
                 r#"SELECT _src, _line, pupil_id, urn, "date", "session", code AS new_code,
                         prev_code AS stored_code
@@ -1353,7 +1363,8 @@ async fn write_registers(
         ])
         .map_err(|e| IngestError::DataFusion(e.into()))?;
         register_batches(ctx, "ingest_rejected", vec![batch])?;
-        "SELECT s.* FROM ingest_staged s LEFT ANTI JOIN ingest_rejected r
+        // The join holds the refused rows (the left side) in memory, not the staged ones.
+        "SELECT s.* FROM ingest_rejected r RIGHT ANTI JOIN ingest_staged s
            ON s._src = r._src AND s._line = r._line"
             .to_string()
     };
@@ -1375,11 +1386,6 @@ async fn write_registers(
         .iter()
         .map(|f| f.name().as_str())
         .collect();
-    let columns = names
-        .iter()
-        .map(|n| format!("\"{n}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
     // The storage order. The partition columns need no sorting: a school has one LA and region
     // and a date one academic year, and the writer splits the sorted rows by partition keeping
     // their order, so each partition's file is sorted by school, pupil, date and session.
@@ -1413,11 +1419,7 @@ async fn write_registers(
             .map(|half| {
                 let half: BTreeSet<_> = half.iter().cloned().collect();
                 let filter = partition_filter("", &half);
-                let columns = if plan.large_input {
-                    plain_strings(&names)
-                } else {
-                    columns.clone()
-                };
+                let columns = select_list(&names, "", plan.large_input);
                 vec![format!(
                     "SELECT {columns} FROM ingest_kept WHERE {filter} {order}"
                 )]
@@ -1440,11 +1442,13 @@ async fn write_registers(
         // without a new one are found by a join holding the new marks (few) in memory; for
         // many new marks, both go through one sort by key (which spills), the stored just
         // before the new, and a mark is dropped when the next has its key.
-        let rewrite = |touched: &BTreeSet<(String, String, String)>| {
+        let rewrite = |touched: &BTreeSet<(String, String, String)>, large: bool| {
             let filter = partition_filter("r.", touched);
             let kept_filter = partition_filter("", touched);
+            // Sorts that may spill take strings as plain `Utf8` (see `select_list`).
+            let columns = select_list(&names, "", large);
             if plan.large_input {
-                let plain = plain_strings(&names);
+                let plain = select_list(&names, "", true);
                 let next = |c: &str| format!("lead({c}) OVER w");
                 format!(
                     r#"SELECT {columns} FROM (
@@ -1464,12 +1468,7 @@ async fn write_registers(
                     next("\"session\""),
                 )
             } else {
-                let kept_columns = crate::schema::REGISTERS
-                    .fields()
-                    .iter()
-                    .map(|f| format!("r.\"{}\"", f.name()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let kept_columns = select_list(&names, "r.", large);
                 format!(
                     r#"SELECT {kept_columns} FROM (SELECT * FROM ingest_kept WHERE {kept_filter}) k
                          RIGHT ANTI JOIN (SELECT * FROM registers r WHERE {filter}) r
@@ -1481,7 +1480,7 @@ async fn write_registers(
         };
         let streams: Vec<Vec<String>> = if plan.large_input {
             // Many new marks: one query, one sort (which spills), the staged marks read once.
-            vec![vec![rewrite(touched)]]
+            vec![vec![rewrite(touched, true)]]
         } else {
             // A correction: one query per partition, each sorting one partition's marks (in
             // memory, unless a partition is large), the partitions in `workers` streams.
@@ -1494,15 +1493,16 @@ async fn write_registers(
                 ),
             )
             .await?;
-            let streams = if largest as usize > plan.large_rows {
-                plan_for_memory(ctx).await?;
+            let large = largest as usize > plan.large_rows;
+            let streams = if large {
+                plan_for_memory(ctx, plan.memory_limit).await?;
                 1
             } else {
                 workers
             };
             let queries: Vec<String> = touched
                 .iter()
-                .map(|p| rewrite(&BTreeSet::from([p.clone()])))
+                .map(|p| rewrite(&BTreeSet::from([p.clone()]), large))
                 .collect();
             let chunk = queries.len().div_ceil(streams).max(1);
             queries.chunks(chunk).map(|c| c.to_vec()).collect()

@@ -947,13 +947,15 @@ async fn vacuum_deletes_unreferenced_files_only() {
     assert_eq!(snapshot(&f).await, before);
 }
 
-/// Above a number of marks, the ingest plans for memory (one sort at a time, sort-merge joins
-/// whose sorts spill). That plan gives the same answers: duplicates inside the input, a reject
-/// file, an unsorted file, conflicts and `--update`.
+/// Above a number of marks, the ingest plans for memory (one sort at a time, no join holding
+/// many marks, strings sorted as plain `Utf8`). That plan gives the same answers: duplicates
+/// inside the input, a reject file, an unsorted file, conflicts and `--update`.
 #[tokio::test]
 async fn the_plan_for_large_inputs_gives_the_same_answers() {
     let mut results = Vec::new();
-    for large_input_rows in [None, Some(0)] {
+    // The default; every input large; the first load large (4 marks) and the correction (2)
+    // not, but its partitions large.
+    for large_input_rows in [None, Some(0), Some(2)] {
         let f = Fixture::loaded().await;
         let header = "pupil_id,urn,date,session,code\n";
         // Unsorted, with P1's 3 September AM mark twice (the second is refused).
@@ -1035,4 +1037,5 @@ async fn the_plan_for_large_inputs_gives_the_same_answers() {
     // Files on disk, replaced ones too (no vacuum): every one sorted.
     assert!(*keys >= 9);
     assert_eq!(results[0], results[1]);
+    assert_eq!(results[0], results[2]);
 }

@@ -241,6 +241,20 @@ fn progress_bar(show: bool, total_bytes: u64) -> ProgressBar {
     bar
 }
 
+/// A spinner with a message and the time spent, on stderr (drawn only when it is a terminal).
+fn spinner(show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    // Cleared when dropped too (an error), so the error message stands alone.
+    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        .with_finish(indicatif::ProgressFinish::AndClear);
+    spinner
+        .set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("template"));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    spinner
+}
+
 /// Runs an ingest. See the module documentation for the semantics.
 pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSummary, IngestError> {
     let started = Instant::now();
@@ -352,6 +366,9 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     bar.finish_and_clear();
     summary.phases.validate = started.elapsed().as_secs_f64();
     problems.check()?;
+    // The checks and the writes report no progress of their own: a spinner says which runs.
+    let spinner = spinner(options.progress);
+    spinner.set_message(format!("checking {} marks", summary.registers.rows_read));
 
     // Duplicates inside the input and conflicts with stored marks need the whole input at once.
     let mut register_plan = None;
@@ -389,6 +406,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     }
 
     summary.phases.check = started.elapsed().as_secs_f64() - summary.phases.validate;
+    spinner.set_message("writing");
     if let Some(path) = &options.reject_file {
         write_rejects(path, &problems)?;
     }
@@ -431,6 +449,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
         summary.registers.files_loaded = register_inputs.load.len();
     }
     drop(staging);
+    spinner.finish_and_clear();
     for (table, t) in [
         (Table::Schools, &mut summary.schools),
         (Table::Pupils, &mut summary.pupils),

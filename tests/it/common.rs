@@ -126,3 +126,40 @@ pub async fn all_marks(store: &Store) -> String {
     )
     .await
 }
+
+/// Every Parquet file under `dir`, referenced by the table or not (sorted).
+pub fn parquet_files_on_disk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The data files of the latest version of `registers` (not those it replaced).
+pub async fn active_register_files(store: &Store) -> Vec<PathBuf> {
+    let table = store
+        .load(attendance::store::Table::Registers)
+        .await
+        .unwrap()
+        .expect("a registers table");
+    let mut files: Vec<PathBuf> = table
+        .get_file_uris()
+        .unwrap()
+        .map(|uri| match url::Url::parse(&uri) {
+            Ok(url) if url.scheme() == "file" => url.to_file_path().unwrap(),
+            _ => PathBuf::from(uri),
+        })
+        .collect();
+    files.sort();
+    files
+}

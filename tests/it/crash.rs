@@ -210,23 +210,6 @@ async fn killed_presorted_ingest_leaves_before_or_after() {
     assert!(done.0.contains("| 300 "), "{}", done.0);
 }
 
-fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
 /// When one of the parallel writers fails, the files the others wrote are deleted and nothing
 /// is committed: the table, and the files under it, are as they were.
 #[tokio::test]
@@ -245,7 +228,7 @@ async fn a_failed_parallel_write_leaves_the_table_and_no_files() {
         .unwrap()
         .unwrap()
         .version();
-    let files = parquet_files(&f.data_dir().join("registers"));
+    let files = parquet_files_on_disk(&f.data_dir().join("registers"));
     let batch = |la: &str| {
         RecordBatch::try_new(
             attendance::schema::REGISTERS.clone(),
@@ -291,6 +274,9 @@ async fn a_failed_parallel_write_leaves_the_table_and_no_files() {
             .version();
         assert_eq!(now, version);
         assert_eq!(all_marks(&store).await, marks);
-        assert_eq!(parquet_files(&f.data_dir().join("registers")), files);
+        assert_eq!(
+            parquet_files_on_disk(&f.data_dir().join("registers")),
+            files
+        );
     }
 }

@@ -880,9 +880,9 @@ async fn check_staged_marks(
     // First the keys marked twice (an aggregation, which spills beyond the memory budget):
     // usually none, and then nothing else is read. Otherwise the rows with those keys, the
     // (small) list of keys being the side of the join held in memory.
-    let duplicates = if !find_duplicates {
-        vec![]
-    } else {
+    // Streamed: a load that gives every mark twice has as many duplicates as marks.
+    let mut duplicates = None;
+    if find_duplicates {
         let keys = ctx
             .sql(
                 r#"SELECT pupil_id, urn, "date", "session" FROM ingest_staged
@@ -891,30 +891,32 @@ async fn check_staged_marks(
             .await?
             .collect()
             .await?;
-        if keys.iter().all(|b| b.num_rows() == 0) {
-            vec![]
-        } else {
+        if keys.iter().any(|b| b.num_rows() > 0) {
             register_batches(ctx, "ingest_duplicate_keys", keys)?;
-            ctx.sql(
-                r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session", s.code
+            let stream = ctx
+                .sql(
+                    r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session", s.code
                  FROM ingest_duplicate_keys dup
                  JOIN ingest_staged s ON s.pupil_id = dup.pupil_id AND s.urn = dup.urn
                      AND s."date" = dup."date" AND s."session" = dup."session"
                  ORDER BY s.pupil_id, s.urn, s."date", s."session", s._src, s._line"#,
-            )
-            .await?
-            .collect()
-            .await?
+                )
+                .await?
+                .execute_stream()
+                .await?;
+            duplicates = Some(stream);
         }
-    };
+    }
     let mut previous: Option<StagedMark> = None;
-    for batch in duplicates {
+    while let Some(batch) = match duplicates.as_mut() {
+        Some(stream) => stream.try_next().await?,
+        None => None,
+    } {
         let batch = cast_to_plain(&batch)?;
         for mark in staged_marks(&batch) {
             match &previous {
                 Some(first) if first.key == mark.key => {
                     rejected.push((mark.src, mark.line));
-                    let record = register_record(&mark.key, &mark.code);
                     problems.push(
                         RowError::new(
                             location(mark.src),
@@ -926,7 +928,7 @@ async fn check_staged_marks(
                                 first.line
                             ),
                         ),
-                        || record,
+                        || register_record(&mark.key, &mark.code),
                     );
                 }
                 _ => previous = Some(mark),
@@ -999,21 +1001,25 @@ async fn check_staged_marks(
         None => None,
     } {
         let batch = cast_to_plain(&batch)?;
+        // Most overlaps are identical marks: only a conflict builds the mark's key.
+        let src = batch.column(0).as_primitive::<Int32Type>();
+        let line = batch.column(1).as_primitive::<Int64Type>();
+        let new_code = batch.column(6).as_string::<i32>();
         let stored_code = batch.column(7).as_string::<i32>();
-        for (i, mark) in staged_marks(&batch).into_iter().enumerate() {
-            if rejected_set.contains(&(mark.src, mark.line)) {
+        for i in 0..batch.num_rows() {
+            if !rejected_set.is_empty() && rejected_set.contains(&(src.value(i), line.value(i))) {
                 continue;
             }
             let stored = stored_code.value(i);
-            if mark.code == stored {
+            if new_code.value(i) == stored {
                 plan.overlapping += 1;
                 plan.unchanged += 1;
             } else if update {
                 plan.overlapping += 1;
                 plan.replaced += 1;
             } else {
+                let mark = staged_mark(&batch, i);
                 rejected.push((mark.src, mark.line));
-                let record = register_record(&mark.key, &mark.code);
                 problems.push(
                     RowError::new(
                         location(mark.src),
@@ -1023,7 +1029,7 @@ async fn check_staged_marks(
                             "conflicts with the stored mark `{stored}` for this pupil, school, date and session (use --update to replace it)"
                         ),
                     ),
-                    || record,
+                    || register_record(&mark.key, &mark.code),
                 );
             }
         }
@@ -1046,6 +1052,13 @@ struct StagedMark {
 /// The staged marks of a batch whose first columns are `_src, _line, pupil_id, urn, date,
 /// session, code`.
 fn staged_marks(batch: &RecordBatch) -> Vec<StagedMark> {
+    (0..batch.num_rows())
+        .map(|i| staged_mark(batch, i))
+        .collect()
+}
+
+/// Row `i` of such a batch.
+fn staged_mark(batch: &RecordBatch, i: usize) -> StagedMark {
     let src = batch.column(0).as_primitive::<Int32Type>();
     let line = batch.column(1).as_primitive::<Int64Type>();
     let pupil = batch.column(2).as_string::<i32>();
@@ -1053,19 +1066,17 @@ fn staged_marks(batch: &RecordBatch) -> Vec<StagedMark> {
     let date = batch.column(4).as_primitive::<Date32Type>();
     let session = batch.column(5).as_string::<i32>();
     let code = batch.column(6).as_string::<i32>();
-    (0..batch.num_rows())
-        .map(|i| StagedMark {
-            src: src.value(i),
-            line: line.value(i),
-            key: (
-                pupil.value(i).to_string(),
-                urn.value(i),
-                date.value(i),
-                session.value(i).to_string(),
-            ),
-            code: code.value(i).to_string(),
-        })
-        .collect()
+    StagedMark {
+        src: src.value(i),
+        line: line.value(i),
+        key: (
+            pupil.value(i).to_string(),
+            urn.value(i),
+            date.value(i),
+            session.value(i).to_string(),
+        ),
+        code: code.value(i).to_string(),
+    }
 }
 
 fn register_record(key: &MarkKey, code: &str) -> String {

@@ -1513,7 +1513,9 @@ async fn write_registers(
             vec![vec![rewrite(touched, true)]]
         } else {
             // A correction: one query per partition, each sorting one partition's marks (in
-            // memory, unless a partition is large), the partitions in `workers` streams.
+            // memory, unless a partition is large), the partitions in `workers` streams. (Groups
+            // of partitions of up to 4 M marks, to read the staged marks fewer times, ran out of
+            // the budget at scale M.)
             let largest = count(
                 ctx,
                 &format!(
@@ -1523,7 +1525,9 @@ async fn write_registers(
                 ),
             )
             .await?;
-            let large = largest as usize > plan.large_rows;
+            // Two sorts of a quarter of `large_rows` each fit the budget in memory; larger
+            // partitions are sorted one at a time, with room to spill.
+            let large = largest as usize > plan.large_rows / 4;
             let streams = if large {
                 plan_for_memory(ctx, plan.memory_limit).await?;
                 1

@@ -177,6 +177,7 @@ pub async fn run(store: &Store, options: &BenchOptions) -> Result<BenchReport, I
                         live_summary: live,
                         ..options.session.clone()
                     },
+                    force: true,
                 },
             )
             .await?;

@@ -28,12 +28,20 @@ pub struct DataArg {
     /// The store directory
     #[arg(long, env = "ATTENDANCE_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
-    /// Memory for query execution before spilling to disk, e.g. 2G or 512M
+    /// Memory for query execution before spilling to disk, e.g. 2G or 512M [default: 2G]
     #[arg(long, short = 'm', value_parser = parse_bytes, global = true)]
     pub memory_limit: Option<usize>,
+    /// When another command is writing the store, wait for it to finish instead of failing
+    #[arg(long, global = true)]
+    pub wait: bool,
 }
 
 impl DataArg {
+    /// The store, for a command that may write it.
+    pub fn store(&self) -> Store {
+        Store::new(&self.data).waiting(self.wait)
+    }
+
     pub fn session_options(&self) -> SessionOptions {
         let mut options = SessionOptions::default();
         if let Some(limit) = self.memory_limit {
@@ -134,6 +142,27 @@ pub enum Command {
         /// Keep only these LAs (old 3-digit codes) of the national data set
         #[arg(long)]
         la: Vec<String>,
+        /// Replace the data of a store that already holds some (without it, such a store is
+        /// refused)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Verify every table's log and every data file of the store (checksums); exit 1 if any
+    /// is damaged
+    #[command(
+        after_help = "Example:\n  attendance check --data ./data\n  attendance check --data ./data --repair"
+    )]
+    Check {
+        #[command(flatten)]
+        data: DataArg,
+        /// Mend what can be mended: remove a damaged latest commit and the temporary files of
+        /// interrupted commits, and remove damaged data files from their table (their marks
+        /// must then be loaded again with `ingest --update`)
+        #[arg(long)]
+        repair: bool,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Run the benchmark workload (W1-W9 of WORKLOAD.md; W1s-W5s and W9s from enrolment_summary)
     Bench {
@@ -196,6 +225,9 @@ pub enum Command {
         /// Print the SQL the job runs, and do nothing else
         #[arg(long)]
         explain: bool,
+        /// Replace a non-empty --out directory that holds files other than an earlier run's
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -210,7 +242,34 @@ pub fn error_chain(error: &anyhow::Error) -> String {
             text.push_str(&cause);
         }
     }
-    text
+    printable(&text)
+}
+
+/// `text` with control characters (from file names or input values) escaped, so that a
+/// message can neither redraw the terminal nor forge lines; line breaks between the lines of a
+/// list of errors are kept.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The exit status of an ingest whose load was committed but whose derived tables could not
+/// be rebuilt (queries still see the new marks: they compute the summary from the registers).
+pub const EXIT_DERIVED_NOT_REBUILT: u8 = 3;
+
+/// An error after part of a command succeeded: the process exits with `status`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct PartialFailure {
+    pub message: String,
+    pub status: u8,
 }
 
 fn warn_if_live(snapshot: &crate::session::StoreSnapshot, sql: &str) {
@@ -236,7 +295,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             no_summarise,
         } => {
-            let store = Store::new(&data.data);
+            let store = data.store();
             let options = IngestOptions {
                 schools,
                 pupils,
@@ -246,6 +305,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 progress: std::io::stderr().is_terminal(),
                 session: data.session_options(),
                 large_input_rows: None,
+                wait: data.wait,
             };
             let summary = ingest(&store, &options).await?;
             if json {
@@ -254,13 +314,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("{summary}");
             }
             if !no_summarise && store.load(crate::store::Table::Registers).await?.is_some() {
-                let report =
-                    crate::summary::summarise(&store, &data.session_options(), false).await?;
-                if report.rebuilt {
-                    eprintln!(
+                match crate::summary::summarise(&store, &data.session_options(), false).await {
+                    Ok(report) if report.rebuilt => eprintln!(
                         "enrolment_summary rebuilt: {} rows in {:.2} s",
                         report.rows, report.seconds
-                    );
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(PartialFailure {
+                            message: format!(
+                                "the ingest was committed, but enrolment_summary was not rebuilt: {e}. \
+                                 Queries compute it from the registers until `attendance summarise` succeeds"
+                            ),
+                            status: EXIT_DERIVED_NOT_REBUILT,
+                        }
+                        .into());
+                    }
                 }
             }
             if let Some(path) = reject_file {
@@ -310,6 +379,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             csv,
             parquet,
             la,
+            force,
         } => {
             let start: i32 = year
                 .get(..4)
@@ -349,13 +419,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            let store = Store::new(&data.data);
+            let store = data.store();
             let selection = crate::generated_store::Selection::new(&config, &la)?;
             let report = crate::generated_store::generate_store(
                 &store,
                 &selection,
                 &data.session_options(),
                 std::io::stderr().is_terminal(),
+                force,
             )
             .await?;
             eprintln!(
@@ -405,7 +476,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             retention_hours,
             dry_run,
         } => {
-            let store = Store::open_existing(&data.data)?;
+            let store = Store::open_existing(&data.data)?.waiting(data.wait);
             let report = store
                 .vacuum(chrono::Duration::hours(retention_hours.max(0)), dry_run)
                 .await?;
@@ -417,8 +488,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Check { data, repair, json } => {
+            let store = Store::open_existing(&data.data)?.waiting(data.wait);
+            let report = crate::store::check::check(&store, repair).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for f in &report.findings {
+                    let kind = if f.damage { "DAMAGED" } else { "note" };
+                    let mended = if repair && !f.repair.is_empty() {
+                        format!(" [repair: {}]", f.repair)
+                    } else {
+                        String::new()
+                    };
+                    println!(
+                        "{kind}: {}: {}{mended}",
+                        printable(&f.path),
+                        printable(&f.problem)
+                    );
+                }
+                eprintln!(
+                    "{} table(s), {} commit(s), {} data file(s) ({} bytes) checked: {}",
+                    report.tables,
+                    report.commits,
+                    report.files,
+                    report.bytes,
+                    if report.damaged() {
+                        "DAMAGE FOUND"
+                    } else {
+                        "no damage"
+                    }
+                );
+            }
+            if report.damaged() && !repair {
+                return Err(PartialFailure {
+                    message: "the store is damaged (see above); `attendance check --repair` mends what it can".into(),
+                    status: 1,
+                }
+                .into());
+            }
+        }
         Command::Summarise { data, force } => {
-            let store = Store::open_existing(&data.data)?;
+            let store = Store::open_existing(&data.data)?.waiting(data.wait);
             let report = crate::summary::summarise(&store, &data.session_options(), force).await?;
             if report.rebuilt {
                 eprintln!(
@@ -437,6 +548,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             no_suppress,
             parquet,
             explain,
+            force,
         } => {
             if explain {
                 print!("{}", crate::indicators::explain());
@@ -450,6 +562,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 suppress: !no_suppress,
                 parquet,
                 session: data.session_options(),
+                force,
             };
             let manifest = crate::indicators::run(&store, &options).await?;
             for output in &manifest.outputs {

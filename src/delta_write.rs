@@ -26,7 +26,7 @@ use deltalake::protocol::{DeltaOperation, SaveMode};
 use futures::{StreamExt, TryStreamExt};
 use indexmap::IndexMap;
 
-use crate::store::{Store, StoreError, Table, commit_properties};
+use crate::store::{Store, StoreError, Table, commit_properties, replace_all_properties};
 
 /// Where a source sends its batches.
 pub type BatchSender = tokio::sync::mpsc::Sender<RecordBatch>;
@@ -101,7 +101,13 @@ pub async fn write_sources(
     if result.is_err() {
         delete_files(&delta, &written).await;
     }
-    result.map_err(delta_error)
+    result.map_err(|e| {
+        if crate::store::is_commit_conflict(&e) {
+            StoreError::Conflict(table.name())
+        } else {
+            delta_error(e)
+        }
+    })
 }
 
 /// Runs the sources through their writers and returns the files written; on failure, deletes
@@ -249,6 +255,10 @@ async fn commit_files(
     hashes: &[String],
 ) -> Result<(), deltalake::DeltaTableError> {
     let mut actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
+    let properties = match commit {
+        Commit::Append => commit_properties(hashes),
+        Commit::ReplaceAll => replace_all_properties(hashes),
+    };
     if delta.version().is_none() {
         // A new table: created by the same commit that adds its files.
         let schema: StructType = table.schema().try_into_kernel()?;
@@ -257,7 +267,7 @@ async fn commit_files(
             .with_columns(schema.fields().cloned())
             .with_partition_columns(partition_columns)
             .with_actions(actions)
-            .with_commit_properties(commit_properties(hashes))
+            .with_commit_properties(properties)
             .await?;
         return Ok(());
     }
@@ -281,7 +291,7 @@ async fn commit_files(
         partition_by: Some(partition_columns),
         predicate: None,
     };
-    CommitBuilder::from(commit_properties(hashes))
+    CommitBuilder::from(properties)
         .with_actions(actions)
         .build(Some(snapshot as &dyn TableReference), log_store, operation)
         .await?;

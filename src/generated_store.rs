@@ -57,7 +57,7 @@ async fn write_table(
         .with_session_state(Arc::new(ctx.state()))
         .with_save_mode(SaveMode::Overwrite)
         .with_writer_properties(table.writer_properties())
-        .with_commit_properties(crate::store::commit_properties(&[]));
+        .with_commit_properties(crate::store::replace_all_properties(&[]));
     if !table.partition_columns().is_empty() {
         write = write.with_partition_columns(table.partition_columns().iter().copied());
     }
@@ -225,14 +225,24 @@ fn filter_strings(
     Ok(filter_record_batch(batch, &mask).map_err(datafusion::error::DataFusionError::from)?)
 }
 
-/// Generates a data set into `store` (replacing whatever it held).
+/// Generates a data set into `store`. A store that holds data is refused unless `replace`
+/// is set; then whatever it held is replaced (and the input files loaded into it before no
+/// longer count as loaded).
 pub async fn generate_store(
     store: &Store,
     selection: &Selection,
     options: &SessionOptions,
     progress: bool,
+    replace: bool,
 ) -> Result<GenerateReport, StoreError> {
     let started = Instant::now();
+    let _lock = store.lock("generate", false)?;
+    if !replace && store.has_data().await? {
+        return Err(StoreError::Invalid(format!(
+            "the store at {} holds data, which `generate` would replace: give --force to replace it, or another --data directory",
+            store.root().display()
+        )));
+    }
     let dataset = selection.dataset.clone();
     let ctx = base_session(options)?;
     let parts = ctx.state().config().target_partitions().max(1);

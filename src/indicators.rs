@@ -100,6 +100,10 @@ pub enum IndicatorError {
     Period(String, String),
     #[error("`{0}` is not an academic year like 2024-25")]
     Year(String),
+    #[error("the store holds no pupils for {0} (it holds: {1}); nothing was written")]
+    NoSuchYear(String, String),
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +116,8 @@ pub struct IndicatorOptions {
     pub suppress: bool,
     pub parquet: bool,
     pub session: SessionOptions,
+    /// Replace a non-empty `out` that holds files other than an earlier run's outputs.
+    pub force: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -185,7 +191,7 @@ fn validate(options: &IndicatorOptions) -> Result<(), IndicatorError> {
 pub async fn prepare(
     ctx: &SessionContext,
     store: &Store,
-    versions: &TableVersions,
+    contents: &crate::store::TableContents,
     years: &[String],
     scratch: &Path,
     live: bool,
@@ -196,7 +202,7 @@ pub async fn prepare(
         .await?
         .collect()
         .await?;
-    let mut state = register_summary(ctx, store, versions, live).await?;
+    let mut state = register_summary(ctx, store, contents, live).await?;
     let mut input = SUMMARY_TABLE;
     if state == SummaryState::Live && compute_summary(ctx, scratch, years).await? {
         input = "computed_summary";
@@ -341,26 +347,38 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
     validate(options)?;
     let (ctx, snapshot) = session(store, &options.session).await?;
     let versions = snapshot.versions.clone();
+    if !options.years.is_empty() {
+        let have =
+            distinct_strings(&ctx, "SELECT DISTINCT academic_year FROM pupils ORDER BY 1").await?;
+        if let Some(missing) = options.years.iter().find(|y| !have.contains(y)) {
+            let have = if have.is_empty() {
+                "no year".to_string()
+            } else {
+                have.join(", ")
+            };
+            return Err(IndicatorError::NoSuchYear(missing.clone(), have));
+        }
+    }
+    // Every file is written here, then moved into `out` at once (see `publish`).
+    let publication = crate::publish::Publication::begin(&options.out, options.force)?;
+    let out = publication.dir().to_path_buf();
     let scratch = Scratch::new()?;
     let state = prepare(
         &ctx,
         store,
-        &versions,
+        &snapshot.contents,
         &options.years,
         scratch.path(),
         options.session.live_summary,
     )
     .await?;
-    std::fs::create_dir_all(&options.out)
-        .map_err(|e| IndicatorError::Io(options.out.display().to_string(), e))?;
-
     let mut outputs = Vec::new();
     for (name, sql) in OUTPUTS {
         let batches = ctx.sql(sql).await?.collect().await?;
         let batches = keep_periods(batches, &options.periods)?;
         let batches = to_text(&batches, options.suppress)?;
         let rows = batches.iter().map(RecordBatch::num_rows).sum();
-        let csv_path = options.out.join(format!("{name}.csv"));
+        let csv_path = out.join(format!("{name}.csv"));
         write_csv(&csv_path, &batches)?;
         outputs.push(OutputReport {
             file: format!("{name}.csv"),
@@ -368,13 +386,14 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
             sha256: sha256_file(&csv_path)?,
         });
         if options.parquet {
-            let path = options.out.join(format!("{name}.parquet"));
-            write_parquet(&path, &batches)?;
-            outputs.push(OutputReport {
-                file: format!("{name}.parquet"),
-                rows,
-                sha256: sha256_file(&path)?,
-            });
+            let path = out.join(format!("{name}.parquet"));
+            if write_parquet(&path, &batches)? {
+                outputs.push(OutputReport {
+                    file: format!("{name}.parquet"),
+                    rows,
+                    sha256: sha256_file(&path)?,
+                });
+            }
         }
     }
 
@@ -420,12 +439,13 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
         suppress: options.suppress,
         outputs,
     };
-    let path = options.out.join("manifest.json");
+    let path = out.join("manifest.json");
     std::fs::write(
         &path,
         serde_json::to_string_pretty(&manifest).expect("manifest serialises"),
     )
     .map_err(|e| IndicatorError::Io(path.display().to_string(), e))?;
+    publication.publish()?;
     Ok(manifest)
 }
 
@@ -543,10 +563,12 @@ fn write_csv(path: &Path, batches: &[RecordBatch]) -> Result<(), IndicatorError>
     Ok(())
 }
 
-fn write_parquet(path: &Path, batches: &[RecordBatch]) -> Result<(), IndicatorError> {
+/// Writes `batches` as a Parquet file; with no batch (an output with no rows, whose text
+/// columns have no schema to write) writes nothing and returns false.
+fn write_parquet(path: &Path, batches: &[RecordBatch]) -> Result<bool, IndicatorError> {
     let io = |e: std::io::Error| IndicatorError::Io(path.display().to_string(), e);
     let Some(first) = batches.first() else {
-        return Ok(());
+        return Ok(false);
     };
     let file = File::create(path).map_err(io)?;
     let parquet = |e: datafusion::parquet::errors::ParquetError| DataFusionError::from(e);
@@ -556,7 +578,7 @@ fn write_parquet(path: &Path, batches: &[RecordBatch]) -> Result<(), IndicatorEr
         writer.write(batch).map_err(parquet)?;
     }
     writer.close().map_err(parquet)?;
-    Ok(())
+    Ok(true)
 }
 
 fn sha256_file(path: &Path) -> Result<String, IndicatorError> {

@@ -2,7 +2,7 @@
 //!
 //! - [`store`]: the three Delta Lake tables under `--data DIR`.
 //! - [`ingest`]: validated, atomic loading of CSV/Parquet input.
-//! - [`session`]: the one `SessionContext` builder every entry point uses ([`memory`]: its pool).
+//! - [`session`]: the one `SessionContext` builder every entry point uses ([`session::memory`]: its pool; [`session::policy`]: SQL reads and never writes).
 //! - [`query`], [`output`], [`shell`], [`cli`]: running SQL and showing results.
 // DataFusion's and Delta's errors are large; the errors here carry them unboxed, as DataFusion does.
 #![allow(clippy::result_large_err)]
@@ -14,8 +14,8 @@ pub mod generate;
 pub mod generated_store;
 pub mod indicators;
 pub mod ingest;
-pub mod memory;
 pub mod output;
+pub mod publish;
 pub mod query;
 pub mod schema;
 pub mod session;

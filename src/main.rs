@@ -7,7 +7,10 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", attendance::cli::error_chain(&e));
-            std::process::ExitCode::FAILURE
+            match e.downcast_ref::<attendance::cli::PartialFailure>() {
+                Some(partial) => std::process::ExitCode::from(partial.status),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<Vec<StatementRes
     let statements = DFParser::parse_sql(sql)?;
     let mut results = Vec::with_capacity(statements.len());
     for statement in statements {
-        let plan = ctx.state().statement_to_plan(statement).await?;
+        let plan = crate::session::plan_statement(ctx, statement).await?;
         let frame = ctx.execute_logical_plan(plan).await?;
         let schema = frame.schema().inner().clone();
         let batches = frame.collect().await?;

@@ -2,9 +2,13 @@
 //! (`queries/indicators/enrolment_summary.sql`), materialised as the Delta table
 //! `DATA/enrolment_summary/` (partitioned by `academic_year`).
 //!
-//! It must never be stale. Each build records, in its commit, the versions of `schools`,
-//! `pupils` and `registers` it was computed from. When a session registers `enrolment_summary`
-//! and those versions differ from the current ones (or it was never built), the table is
+//! It must never be stale. Each build records, in its commit, what `schools`, `pupils` and
+//! `registers` held when it was computed: their versions, and a digest of each snapshot's live
+//! files ([`crate::store::files_digest`]). Freshness compares the digests, not the versions:
+//! a commit that changes no data (a vacuum) keeps the summary fresh, and a commit that lost its
+//! data (a damaged log) cannot pass for the one the summary was built from. When a session
+//! registers `enrolment_summary` and what it was built from differs from what the store holds
+//! now (or it was never built), the table is
 //! registered as a view computing the same SQL live from `registers` instead, and a warning says
 //! so; `attendance summarise` (also run at the end of every ingest) brings it up to date.
 
@@ -20,13 +24,14 @@ use datafusion::prelude::SessionContext;
 use deltalake::protocol::SaveMode;
 use futures::{StreamExt, TryStreamExt};
 
-use crate::store::{Store, StoreError, Table, TableVersions};
+use crate::store::{Store, StoreError, Table, TableContents, TableVersions};
 
 /// The SQL of the summary.
 pub const SUMMARY_SQL: &str = include_str!("../queries/indicators/enrolment_summary.sql");
 /// Directory of the summary table inside the store.
 pub const SUMMARY_TABLE: &str = "enrolment_summary";
 const SOURCE_VERSIONS_KEY: &str = "attendance.sourceVersions";
+const SOURCE_CONTENTS_KEY: &str = "attendance.sourceContents";
 
 /// Errors of the summary are the store's.
 pub type SummaryError = StoreError;
@@ -58,38 +63,29 @@ fn versions_json(versions: &TableVersions) -> serde_json::Value {
     serde_json::to_value(versions).expect("versions serialise")
 }
 
-async fn load_summary(store: &Store) -> Result<Option<deltalake::DeltaTable>, SummaryError> {
-    let path = summary_path(store);
-    if !path.join("_delta_log").is_dir() {
-        return Ok(None);
-    }
-    let url = url::Url::from_directory_path(
-        path.canonicalize()
-            .map_err(|e| StoreError::Io(path.display().to_string(), e))?,
-    )
-    .expect("absolute path");
-    Ok(Some(
-        deltalake::open_table(url).await.map_err(delta(store))?,
-    ))
+fn contents_json(contents: &TableContents) -> serde_json::Value {
+    serde_json::to_value(contents).expect("contents serialise")
 }
 
-/// The source versions the materialised summary was built from, if it exists.
-async fn built_from(
+/// The materialised summary, if its last build was made from tables holding `contents`.
+async fn fresh_summary(
     store: &Store,
-) -> Result<Option<(deltalake::DeltaTable, serde_json::Value)>, SummaryError> {
-    let Some(table) = load_summary(store).await? else {
+    contents: &TableContents,
+) -> Result<Option<deltalake::DeltaTable>, SummaryError> {
+    let Some(table) = store.open_named(SUMMARY_TABLE).await? else {
         return Ok(None);
     };
+    // The build's record is in the commit that wrote it; later commits (a vacuum) carry none.
     let history: Vec<_> = table
-        .history(Some(1))
+        .history(None)
         .try_collect()
         .await
         .map_err(delta(store))?;
     let recorded = history
-        .first()
-        .and_then(|c| c.info.get(SOURCE_VERSIONS_KEY).cloned())
+        .iter()
+        .find_map(|c| c.info.get(SOURCE_CONTENTS_KEY).cloned())
         .unwrap_or(serde_json::Value::Null);
-    Ok(Some((table, recorded)))
+    Ok((recorded == contents_json(contents)).then_some(table))
 }
 
 /// Registers `enrolment_summary` in `ctx` (whose store tables are at `versions`); with `live`,
@@ -97,14 +93,11 @@ async fn built_from(
 pub async fn register_summary(
     ctx: &SessionContext,
     store: &Store,
-    versions: &TableVersions,
+    contents: &TableContents,
     live: bool,
 ) -> Result<SummaryState, SummaryError> {
     ctx.deregister_table(SUMMARY_TABLE)?;
-    if !live
-        && let Some((table, recorded)) = built_from(store).await?
-        && recorded == versions_json(versions)
-    {
+    if !live && let Some(table) = fresh_summary(store, contents).await? {
         table
             .update_datafusion_session(&ctx.state())
             .map_err(delta(store))?;
@@ -149,13 +142,12 @@ pub async fn summarise_in_chunks(
     chunk_enrolments: u64,
 ) -> Result<SummariseReport, SummaryError> {
     let started = std::time::Instant::now();
+    let _lock = store.lock("summarise", false)?;
     let ctx = crate::session::base_session(options)?;
-    let versions = store.register_tables(&ctx).await?;
+    let registered = store.register_tables_with_contents(&ctx).await?;
+    let versions = registered.versions;
     alias_store_tables(&ctx).await?;
-    if !force
-        && let Some((_, recorded)) = built_from(store).await?
-        && recorded == versions_json(&versions)
-    {
+    if !force && fresh_summary(store, &registered.contents).await?.is_some() {
         return Ok(SummariseReport {
             rows: 0,
             chunks: 0,
@@ -190,18 +182,19 @@ pub async fn summarise_in_chunks(
         .await?
         .into_unoptimized_plan();
 
-    let path = summary_path(store);
-    std::fs::create_dir_all(&path).map_err(|e| StoreError::Io(path.display().to_string(), e))?;
-    let url = url::Url::from_directory_path(
-        path.canonicalize()
-            .map_err(|e| StoreError::Io(path.display().to_string(), e))?,
-    )
-    .expect("absolute path");
-    let table = deltalake::DeltaTable::try_from_url(url)
-        .await
-        .map_err(delta(store))?;
+    let table = match store.open_named(SUMMARY_TABLE).await? {
+        Some(table) => table,
+        None => store.table_handle(SUMMARY_TABLE)?,
+    };
     let commit = deltalake::kernel::transaction::CommitProperties::default()
-        .with_metadata([(SOURCE_VERSIONS_KEY.to_string(), versions_json(&versions))]);
+        .with_metadata([
+            (SOURCE_VERSIONS_KEY.to_string(), versions_json(&versions)),
+            (
+                SOURCE_CONTENTS_KEY.to_string(),
+                contents_json(&registered.contents),
+            ),
+        ])
+        .with_max_retries(0);
     let written = table
         .write(vec![])
         .with_input_plan(plan)

@@ -52,6 +52,9 @@ pub enum IngestError {
     Io(String, #[source] std::io::Error),
     #[error("nothing to ingest: give --schools, --pupils or --registers")]
     NoInput,
+    /// The input given cannot be read as input files (not a regular file, nothing to load).
+    #[error("{0}; nothing was written")]
+    Input(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("query engine: {0}")]

@@ -81,6 +81,8 @@ pub struct IngestOptions {
     /// (one sort at a time, sort-merge joins); `None`: 4 million.
     pub large_input_rows: Option<usize>,
     pub session: SessionOptions,
+    /// Wait for another command writing the store to finish, instead of failing at once.
+    pub wait: bool,
 }
 
 /// What one table received.
@@ -117,6 +119,9 @@ pub struct IngestSummary {
     /// Where the time went: reading and validating the input (and staging the marks), checking
     /// the marks against each other and the store, and writing and committing the tables.
     pub phases: Phases,
+    /// What was passed over in the input, and why (entries of a directory that are not
+    /// regular files, files with no rows).
+    pub notes: Vec<String>,
 }
 
 /// Seconds spent in each phase of an ingest.
@@ -156,6 +161,9 @@ impl std::fmt::Display for IngestSummary {
             }
             writeln!(f)?;
         }
+        for note in &self.notes {
+            writeln!(f, "note: {note}")?;
+        }
         if self.missing_marks > 0 {
             writeln!(
                 f,
@@ -173,25 +181,56 @@ impl std::fmt::Display for IngestSummary {
     }
 }
 
-/// Expands directories into their `.csv`/`.parquet` files (sorted by name).
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+/// Expands directories into their `.csv`/`.parquet` files (sorted by name). Only regular
+/// files are read: a path given by name may be a link to one; in a directory, links and
+/// anything that is not a regular file are passed over with a note. A path that does not
+/// exist, a dangling link, or a given path that is not a regular file or directory (a FIFO, a
+/// device such as /dev/zero) is an error.
+fn expand(paths: &[PathBuf], notes: &mut Vec<String>) -> Result<Vec<PathBuf>, IngestError> {
     let mut out = Vec::new();
     for path in paths {
-        if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| IngestError::io(&path.display().to_string(), e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && p.extension().is_some_and(|e| {
-                            e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("parquet")
-                        })
-                })
-                .collect();
+        let shown = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| {
+            if std::fs::symlink_metadata(path).is_ok() {
+                IngestError::Input(format!("{shown}: a link to nothing ({e})"))
+            } else {
+                IngestError::io(&shown, e)
+            }
+        })?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            let entries = std::fs::read_dir(path).map_err(|e| IngestError::io(&shown, e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| IngestError::io(&shown, e))?;
+                let p = entry.path();
+                let is_input = p.extension().is_some_and(|e| {
+                    e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("parquet")
+                });
+                let kind = entry.file_type().map_err(|e| IngestError::io(&shown, e))?;
+                if kind.is_file() && is_input {
+                    files.push(p);
+                } else if is_input || kind.is_symlink() {
+                    let what = if kind.is_symlink() {
+                        "a link"
+                    } else if kind.is_dir() {
+                        "a directory"
+                    } else {
+                        "not a regular file"
+                    };
+                    notes.push(format!("skipped {}: {what}", p.display()));
+                }
+            }
+            if files.is_empty() {
+                notes.push(format!("{shown} holds no .csv or .parquet file"));
+            }
             files.sort();
             out.extend(files);
-        } else {
+        } else if meta.is_file() {
             out.push(path.clone());
+        } else {
+            return Err(IngestError::Input(format!(
+                "{shown} is not a regular file or a directory: only files are read"
+            )));
         }
     }
     Ok(out)
@@ -203,15 +242,28 @@ struct Inputs {
     skipped: usize,
 }
 
-async fn inputs(store: &Store, table: Table, paths: &[PathBuf]) -> Result<Inputs, IngestError> {
-    let files = expand(paths)?;
+/// With `reapply` (an ingest with `--update`), a file already loaded is loaded again: its
+/// marks then replace whatever the store holds now (re-sending an earlier file undoes a
+/// correction made since).
+async fn inputs(
+    store: &Store,
+    table: Table,
+    paths: &[PathBuf],
+    reapply: bool,
+    notes: &mut Vec<String>,
+) -> Result<Inputs, IngestError> {
+    let files = expand(paths, notes)?;
     if files.is_empty() {
         return Ok(Inputs {
             load: vec![],
             skipped: 0,
         });
     }
-    let loaded = store.loaded_files(table).await?;
+    let loaded = if reapply {
+        HashSet::new()
+    } else {
+        store.loaded_files(table).await?
+    };
     let mut seen = HashSet::new();
     let mut load = Vec::new();
     let mut skipped = 0;
@@ -261,13 +313,29 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     if options.schools.is_empty() && options.pupils.is_empty() && options.registers.is_empty() {
         return Err(IngestError::NoInput);
     }
+    let _lock = store.lock("ingest", options.wait)?;
     let mut summary = IngestSummary::default();
     let keep_rejects = options.reject_file.is_some();
     let mut problems = Problems::new(keep_rejects);
 
-    let school_inputs = inputs(store, Table::Schools, &options.schools).await?;
-    let pupil_inputs = inputs(store, Table::Pupils, &options.pupils).await?;
-    let register_inputs = inputs(store, Table::Registers, &options.registers).await?;
+    let notes = &mut summary.notes;
+    let school_inputs = inputs(store, Table::Schools, &options.schools, false, notes).await?;
+    let pupil_inputs = inputs(store, Table::Pupils, &options.pupils, false, notes).await?;
+    let register_inputs = inputs(
+        store,
+        Table::Registers,
+        &options.registers,
+        options.update,
+        notes,
+    )
+    .await?;
+    let given = school_inputs.load.len() + pupil_inputs.load.len() + register_inputs.load.len();
+    let skipped = school_inputs.skipped + pupil_inputs.skipped + register_inputs.skipped;
+    if given + skipped == 0 {
+        return Err(IngestError::Input(
+            "nothing to load: the paths given hold no .csv or .parquet file".to_string(),
+        ));
+    }
     summary.schools.files_skipped = school_inputs.skipped;
     summary.pupils.files_skipped = pupil_inputs.skipped;
     summary.registers.files_skipped = register_inputs.skipped;
@@ -285,7 +353,9 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
         session.memory_limit = INGEST_QUERY_MEMORY;
     }
     let ctx = base_session(&session)?;
-    store.register_tables(&ctx).await?;
+    // Every write below checks that its table is still at the version planned on here.
+    let planned = store.register_tables(&ctx).await?;
+    let store = &store.expecting(planned);
 
     // Schools: the stored ones, overlaid with this ingest's.
     let mut schools = stored_schools(&ctx).await?;
@@ -366,6 +436,13 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     bar.finish_and_clear();
     summary.phases.validate = started.elapsed().as_secs_f64();
     problems.check()?;
+    let rows_read =
+        summary.schools.rows_read + summary.pupils.rows_read + summary.registers.rows_read;
+    if rows_read == 0 && skipped == 0 {
+        return Err(IngestError::Input(
+            "nothing to load: the files given have a header and no rows".to_string(),
+        ));
+    }
     // The checks and the writes report no progress of their own: a spinner says which runs.
     let spinner = spinner(options.progress);
     spinner.set_message(format!("checking {} marks", summary.registers.rows_read));
@@ -473,13 +550,20 @@ struct StagingDir {
 }
 
 impl StagingDir {
+    /// Called with the store's write lock held: no other ingest runs, so the directories of
+    /// earlier ones are left over from a crash and are removed.
     fn create(store: &Store) -> Result<Self, IngestError> {
         let root = store.staging_dir();
-        if root.is_dir() {
-            // Only one ingest writes a store at a time; anything here is left over.
-            let _ = std::fs::remove_dir_all(&root);
+        if let Ok(entries) = std::fs::read_dir(&root) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
         }
-        let path = root.join(format!("ingest-{}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let path = root.join(format!("ingest-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path)
             .map_err(|e| IngestError::io(&path.display().to_string(), e))?;
         Ok(Self { path })
@@ -1105,9 +1189,15 @@ fn write_rejects(path: &Path, problems: &Problems) -> Result<(), IngestError> {
 }
 
 fn delta_error(table: Table) -> impl Fn(deltalake::DeltaTableError) -> IngestError {
-    move |source| IngestError::Delta {
-        table: table.name(),
-        source,
+    move |source| {
+        if crate::store::is_commit_conflict(&source) {
+            IngestError::Store(crate::store::StoreError::Conflict(table.name()))
+        } else {
+            IngestError::Delta {
+                table: table.name(),
+                source,
+            }
+        }
     }
 }
 

@@ -19,6 +19,82 @@ use sha2::{Digest, Sha256};
 use super::error::{IngestError, Problems, RowError};
 use super::fields::date32_text;
 
+/// The longest CSV record read (bytes, line breaks inside quotes included): reading is bounded
+/// whatever the file holds, and a longer record fails the file with its line number.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// The longest field of a record: longer ones are refused like any invalid value.
+pub const MAX_FIELD_BYTES: usize = 64 << 10;
+
+/// A reader that fails once a CSV record grows past [`MAX_RECORD_BYTES`], before the CSV
+/// parser buffers it. Records are told apart by line breaks outside quotes (RFC 4180: a quote
+/// inside a quoted field is doubled, so the count of quotes keeps its parity).
+struct BoundedRecords<R> {
+    inner: R,
+    in_quotes: bool,
+    record_bytes: usize,
+    line: u64,
+    record_line: u64,
+}
+
+impl<R: Read> BoundedRecords<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            in_quotes: false,
+            record_bytes: 0,
+            line: 1,
+            record_line: 1,
+        }
+    }
+}
+
+/// The error [`BoundedRecords`] stops with.
+#[derive(Debug)]
+struct RecordTooLong {
+    line: u64,
+}
+
+impl std::fmt::Display for RecordTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the record starting on line {} is longer than {} bytes",
+            self.line, MAX_RECORD_BYTES
+        )
+    }
+}
+
+impl std::error::Error for RecordTooLong {}
+
+impl<R: Read> Read for BoundedRecords<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            self.record_bytes += 1;
+            match b {
+                b'"' => self.in_quotes = !self.in_quotes,
+                b'\n' => {
+                    self.line += 1;
+                    if !self.in_quotes {
+                        self.record_bytes = 0;
+                        self.record_line = self.line;
+                    }
+                }
+                _ => {}
+            }
+            if self.record_bytes > MAX_RECORD_BYTES {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    RecordTooLong {
+                        line: self.record_line,
+                    },
+                ));
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// An input file: its path, how it is named in messages, and its content hash.
 #[derive(Debug, Clone)]
 pub struct InputFile {
@@ -110,13 +186,23 @@ pub fn read_records(
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 20)
-        .from_reader(handle);
+        .from_reader(BoundedRecords::new(handle));
     let mut record = csv::ByteRecord::new();
     let mut positions = Vec::new();
     let mut header_len = 0usize;
     let mut first = true;
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
+            if let csv::ErrorKind::Io(io) = e.kind()
+                && let Some(long) = io.get_ref().and_then(|r| r.downcast_ref::<RecordTooLong>())
+            {
+                return IngestError::Header(RowError::new(
+                    &file.display,
+                    long.line,
+                    "-",
+                    long.to_string(),
+                ));
+            }
             let line = e.position().map(|p| p.line()).unwrap_or(0);
             IngestError::Header(RowError::new(
                 &file.display,
@@ -170,25 +256,28 @@ pub fn read_records(
         let mut values: Vec<&str> = Vec::with_capacity(record.len());
         let mut bad_field = None;
         for (i, field) in record.iter().enumerate() {
+            if field.len() > MAX_FIELD_BYTES {
+                bad_field = Some((i, format!("a value longer than {MAX_FIELD_BYTES} bytes")));
+                break;
+            }
             match std::str::from_utf8(field) {
                 Ok(s) => values.push(s),
                 Err(_) => {
-                    bad_field = Some(i);
+                    bad_field = Some((i, "bytes that are not UTF-8".to_string()));
                     break;
                 }
             }
         }
-        if let Some(i) = bad_field {
+        if let Some((i, reason)) = bad_field {
             let name = columns
                 .iter()
                 .zip(&positions)
                 .find(|(_, p)| **p == i)
                 .map(|(c, _)| *c)
                 .unwrap_or("-");
-            problems.push(
-                RowError::new(&file.display, line, name, "bytes that are not UTF-8"),
-                || raw_bytes(&record),
-            );
+            problems.push(RowError::new(&file.display, line, name, reason), || {
+                raw_bytes(&record)
+            });
             continue;
         }
         let raw = || csv_line(&values);
@@ -249,6 +338,14 @@ fn header_positions(
 ) -> Result<Vec<usize>, IngestError> {
     let mut positions = Vec::with_capacity(columns.len());
     for column in columns {
+        if header.iter().filter(|h| h == column).count() > 1 {
+            return Err(IngestError::Header(RowError::new(
+                display,
+                line,
+                column,
+                format!("column `{column}` appears more than once in the header"),
+            )));
+        }
         match header.iter().position(|h| h == column) {
             Some(p) => positions.push(p),
             None => {
@@ -265,6 +362,36 @@ fn header_positions(
         }
     }
     Ok(positions)
+}
+
+/// What a Parquet column of this name must be, when its type is not one of the documented
+/// ones (DOMAIN.md section 5: the CSV columns' values, as text or as their natural type). An
+/// integer is no date (days since 1970 would be guessed), and a list no id.
+fn refused_type(column: &str, t: &DataType) -> Option<&'static str> {
+    let text = |t: &DataType| match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => {
+            matches!(
+                **v,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
+        }
+        _ => false,
+    };
+    let (ok, expected) = match column {
+        "date" | "date_of_birth" => (
+            text(t) || matches!(t, DataType::Date32 | DataType::Date64),
+            "a date, or text YYYY-MM-DD",
+        ),
+        "urn" => (t.is_integer() || text(t), "an integer, or text"),
+        "fsm" | "cla" | "cin" | "cpp" => (
+            text(t) || matches!(t, DataType::Boolean),
+            "a boolean, or text",
+        ),
+        "nc_year" => (t.is_integer() || text(t), "text, or an integer year"),
+        _ => (text(t), "text"),
+    };
+    (!ok).then_some(expected)
 }
 
 fn read_parquet(
@@ -292,6 +419,23 @@ fn read_parquet(
         .map(|f| f.name().clone())
         .collect();
     header_positions(&file.display, 0, &header, columns)?;
+    for column in columns {
+        let field = builder
+            .schema()
+            .field_with_name(column)
+            .expect("checked above");
+        if let Some(expected) = refused_type(column, field.data_type()) {
+            return Err(IngestError::Header(RowError::new(
+                &file.display,
+                0,
+                column,
+                format!(
+                    "column `{column}` has type {}; expected {expected}",
+                    field.data_type()
+                ),
+            )));
+        }
+    }
     let reader = builder
         .with_batch_size(8192)
         .build()

@@ -67,7 +67,7 @@ async fn national_row_equals_independent_sql() {
         academic_year: 2024,
     };
     let selection = Selection::new(&config, &[]).unwrap();
-    generate_store(&store, &selection, &SessionOptions::default(), false)
+    generate_store(&store, &selection, &SessionOptions::default(), false, false)
         .await
         .unwrap();
 
@@ -96,6 +96,7 @@ async fn national_row_equals_independent_sql() {
             suppress: true,
             parquet: false,
             session: SessionOptions::default(),
+            force: false,
         },
     )
     .await

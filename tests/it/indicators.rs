@@ -246,6 +246,7 @@ async fn run_fixture(suppress: bool) -> (Fixture, std::path::PathBuf) {
             suppress,
             parquet: false,
             session: SessionOptions::default(),
+            force: false,
         },
     )
     .await

@@ -79,7 +79,7 @@ async fn chunked_build_equals_the_live_summary() {
         academic_year: 2024,
     };
     let selection = Selection::new(&config, &[]).unwrap();
-    generate_store(&store, &selection, &SessionOptions::default(), false)
+    generate_store(&store, &selection, &SessionOptions::default(), false, false)
         .await
         .unwrap();
     let all = "SELECT * FROM enrolment_summary ORDER BY academic_year, urn, pupil_id, term";
@@ -117,7 +117,8 @@ async fn generating_again_replaces_the_registers() {
             academic_year: 2024,
         };
         let selection = Selection::new(&config, &[]).unwrap();
-        let report = generate_store(&store, &selection, &SessionOptions::default(), false)
+        // The second run replaces the first's data (`--force`).
+        let report = generate_store(&store, &selection, &SessionOptions::default(), false, true)
             .await
             .unwrap();
         marks.push(report.marks);

@@ -10,9 +10,14 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::memory::RepartitionNeverSpills;
-use crate::store::{Store, StoreError, TableVersions};
+pub mod memory;
+pub mod policy;
+
+pub use policy::{StorePolicy, plan_statement};
+
+use crate::store::{Store, StoreError, TableContents, TableVersions};
 use crate::summary::{SummaryState, register_summary};
+use memory::RepartitionNeverSpills;
 
 /// Default memory budget for query execution; operators that can spill (sorts, aggregations,
 /// joins) do so beyond it. Keeps every command well inside the 4 GB goal.
@@ -91,6 +96,8 @@ pub fn base_session(options: &SessionOptions) -> datafusion::error::Result<Sessi
 pub struct StoreSnapshot {
     /// The versions of `schools`, `pupils` and `registers` registered.
     pub versions: TableVersions,
+    /// What each of them holds (see [`TableContents`]).
+    pub contents: TableContents,
     /// Whether `enrolment_summary` is the materialised table or computed live.
     pub summary: SummaryState,
 }
@@ -102,7 +109,20 @@ pub async fn session(
     options: &SessionOptions,
 ) -> Result<(SessionContext, StoreSnapshot), StoreError> {
     let ctx = base_session(options)?;
-    let versions = store.register_tables(&ctx).await?;
-    let summary = register_summary(&ctx, store, &versions, options.live_summary).await?;
-    Ok((ctx, StoreSnapshot { versions, summary }))
+    // SQL planned in this session may read the store and never change it (see `policy`).
+    let tables = store.table_names().map(str::to_owned);
+    ctx.state_ref()
+        .write()
+        .config_mut()
+        .set_extension(Arc::new(StorePolicy::new(store.root(), tables)));
+    let registered = store.register_tables_with_contents(&ctx).await?;
+    let summary = register_summary(&ctx, store, &registered.contents, options.live_summary).await?;
+    Ok((
+        ctx,
+        StoreSnapshot {
+            versions: registered.versions,
+            contents: registered.contents,
+            summary,
+        },
+    ))
 }

@@ -5,10 +5,11 @@ use std::sync::LazyLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
 };
 
-use super::{Sessions, coerce_integers, invoke_on_sessions};
+use super::{Sessions, invoke_on_sessions};
+use crate::kernel::{int64_arg, typed_signature};
 use crate::kernel::BOOLEAN;
 use crate::marks::DOC_SECTION;
 
@@ -32,7 +33,7 @@ impl Default for IsSevereAbsence {
 impl IsSevereAbsence {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: typed_signature(vec![int64_arg(); 2], &["overall", "possible"]),
         }
     }
 }
@@ -73,9 +74,6 @@ impl ScalarUDFImpl for IsSevereAbsence {
         &self.signature
     }
 
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_integers(self.name(), "overall, possible", 2, arg_types)
-    }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Boolean)

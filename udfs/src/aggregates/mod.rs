@@ -94,7 +94,6 @@ impl<S: TallySpec> AggregateUDFImpl for CodeTally<S> {
         &self.signature
     }
 
-
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(S::return_type())
     }

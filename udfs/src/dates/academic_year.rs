@@ -66,7 +66,6 @@ impl ScalarUDFImpl for AcademicYear {
         &self.signature
     }
 
-
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Utf8View)
     }

@@ -12,13 +12,11 @@ mod time_period;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, Date32Array};
-use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::types::{NativeType, logical_date, logical_string};
 use datafusion::common::{Result, ScalarValue, exec_err};
-use datafusion::logical_expr::{
-    Coercion, ColumnarValue, ScalarUDF, Signature, TypeSignatureClass,
-};
+use datafusion::logical_expr::{Coercion, ColumnarValue, ScalarUDF, Signature, TypeSignatureClass};
 
 use crate::kernel::typed_signature;
 

@@ -78,7 +78,6 @@ impl ScalarUDFImpl for SpringBankHoliday {
         &self.signature
     }
 
-
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Date32)
     }

@@ -72,7 +72,6 @@ impl ScalarUDFImpl for TermFunction {
         &self.signature
     }
 
-
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(OUTPUT.data_type())
     }

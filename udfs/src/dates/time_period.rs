@@ -65,7 +65,6 @@ impl ScalarUDFImpl for TimePeriod {
         &self.signature
     }
 
-
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Int32)
     }

@@ -171,7 +171,6 @@ impl<S: CodeFunctionSpec> ScalarUDFImpl for CodeFunction<S> {
         &self.signature
     }
 
-
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(S::output().data_type())
     }

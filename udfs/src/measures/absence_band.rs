@@ -15,8 +15,8 @@ use datafusion::logical_expr::{
 };
 
 use super::{Sessions, invoke_on_sessions};
-use crate::kernel::{int64_arg, typed_signature};
 use crate::kernel::{LabelSet, SlotOutput};
+use crate::kernel::{int64_arg, typed_signature};
 use crate::marks::DOC_SECTION;
 
 /// The label of the top band.
@@ -112,7 +112,6 @@ impl ScalarUDFImpl for AbsenceBand {
     fn signature(&self) -> &Signature {
         &self.signature
     }
-
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Utf8View)

@@ -10,8 +10,8 @@ use datafusion::logical_expr::{
 };
 
 use super::{Sessions, invoke_on_sessions};
-use crate::kernel::{int64_arg, typed_signature};
 use crate::kernel::{LabelSet, SlotOutput};
+use crate::kernel::{int64_arg, typed_signature};
 use crate::marks::DOC_SECTION;
 
 /// The band labels, from the lowest absence share to the highest.
@@ -108,7 +108,6 @@ impl ScalarUDFImpl for AttendanceBand {
     fn signature(&self) -> &Signature {
         &self.signature
     }
-
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(OUTPUT.data_type())

@@ -9,8 +9,8 @@ use datafusion::logical_expr::{
 };
 
 use super::{Sessions, invoke_on_sessions};
-use crate::kernel::{int64_arg, typed_signature};
 use crate::kernel::BOOLEAN;
+use crate::kernel::{int64_arg, typed_signature};
 use crate::marks::DOC_SECTION;
 
 /// Persistent absence: overall absence is 10% or more of possible sessions
@@ -69,7 +69,6 @@ impl ScalarUDFImpl for IsPersistentAbsence {
     fn signature(&self) -> &Signature {
         &self.signature
     }
-
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Boolean)

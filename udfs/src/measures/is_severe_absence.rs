@@ -9,8 +9,8 @@ use datafusion::logical_expr::{
 };
 
 use super::{Sessions, invoke_on_sessions};
-use crate::kernel::{int64_arg, typed_signature};
 use crate::kernel::BOOLEAN;
+use crate::kernel::{int64_arg, typed_signature};
 use crate::marks::DOC_SECTION;
 
 /// Severe absence: overall absence is 50% or more of possible sessions
@@ -73,7 +73,6 @@ impl ScalarUDFImpl for IsSevereAbsence {
     fn signature(&self) -> &Signature {
         &self.signature
     }
-
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Boolean)

@@ -70,12 +70,14 @@ impl KeyStage {
         Self {
             // A string (dictionaries kept), or an integer cast to `Int64`.
             signature: typed_signature(
-                vec![Coercion::new_implicit(
-                    TypeSignatureClass::Native(logical_string()),
-                    vec![TypeSignatureClass::Integer],
-                    NativeType::Int64,
-                )
-                .with_encoding_preservation(EncodingPreservation::dictionary())],
+                vec![
+                    Coercion::new_implicit(
+                        TypeSignatureClass::Native(logical_string()),
+                        vec![TypeSignatureClass::Integer],
+                        NativeType::Int64,
+                    )
+                    .with_encoding_preservation(EncodingPreservation::dictionary()),
+                ],
                 &["nc_year"],
             ),
         }
@@ -122,7 +124,6 @@ impl ScalarUDFImpl for KeyStage {
     fn signature(&self) -> &Signature {
         &self.signature
     }
-
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(OUTPUT.data_type())

@@ -32,6 +32,7 @@ pub struct DataArg {
     #[arg(long, short = 'm', value_parser = parse_bytes, global = true)]
     pub memory_limit: Option<usize>,
     /// When another command is writing the store, wait for it to finish instead of failing
+    /// [default: off]
     #[arg(long, global = true)]
     pub wait: bool,
 }
@@ -70,80 +71,112 @@ fn parse_bytes(s: &str) -> Result<usize, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Load schools, pupils and register marks (CSV or Parquet) into the store
+    #[command(after_help = "\
+Examples:
+  attendance ingest --data D --schools schools.csv --pupils pupils.csv --registers registers/
+  attendance ingest --data D --registers corrections.csv --update --reject-file rejected.csv")]
     Ingest {
         #[command(flatten)]
         data: DataArg,
-        /// schools.csv (or .parquet)
+        /// schools.csv (or .parquet) [default: none]
         #[arg(long)]
         schools: Vec<PathBuf>,
-        /// pupils.csv (or .parquet)
+        /// pupils.csv (or .parquet) [default: none]
         #[arg(long)]
         pupils: Vec<PathBuf>,
-        /// Register files or directories of them
+        /// Register files or directories of them [default: none]
         #[arg(long, num_args = 1..)]
         registers: Vec<PathBuf>,
-        /// Let marks with a new code replace stored marks (corrections)
+        /// Let marks with a new code replace stored marks (corrections) [default: off]
         #[arg(long)]
         update: bool,
-        /// Write invalid rows with their reason to this CSV file and load the rest
+        /// Write invalid rows with their reason to this CSV file and load the rest [default:
+        /// none: any invalid row fails the load]
         #[arg(long)]
         reject_file: Option<PathBuf>,
-        /// Print the summary as JSON
+        /// Print the summary as JSON [default: off]
         #[arg(long)]
         json: bool,
-        /// Do not rebuild the enrolment summary after loading
+        /// Do not rebuild the enrolment summary after loading [default: off]
         #[arg(long)]
         no_summarise: bool,
     },
     /// Run SQL against the store
+    #[command(after_help = "\
+Examples:
+  attendance sql --data sample-data/store -c \"SELECT la_code, absence_rate(code) AS pct FROM registers GROUP BY la_code\"
+  attendance sql --data D -f queries.sql -o result.parquet
+  echo 'SELECT count(*) FROM registers' | attendance sql --data D --format csv
+  attendance sql --data D -c \"SELECT * FROM read_csv('pupils.csv') LIMIT 5\"")]
     Sql {
         #[command(flatten)]
         data: DataArg,
-        /// The SQL to run (or use -c / -f)
+        /// The SQL to run (or use -c / -f) [default: standard input, when it is not a terminal]
         sql: Option<String>,
-        /// The SQL to run
+        /// The SQL to run [default: none]
         #[arg(short = 'c', long = "command", conflicts_with = "sql")]
         command: Option<String>,
-        /// A file of SQL statements
+        /// A file of SQL statements (`-` for standard input) [default: none]
         #[arg(short = 'f', long = "file", conflicts_with_all = ["sql", "command"])]
         file: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-        /// Write the result here instead of stdout
+        /// Output format [default: table, or the -o file's extension: .parquet .csv .tsv .json
+        /// .ndjson]
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Write the results to this file (created when every statement succeeded) [default:
+        /// stdout]
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
-        /// Print at most this many rows of each result
+        /// Fetch at most this many rows of each query (a LIMIT on the query; 0: unlimited)
+        /// [default: unlimited; a table on a terminal shows 40 rows]
         #[arg(long)]
         maxrows: Option<usize>,
     },
     /// Interactive SQL shell over the store
+    #[command(after_help = "\
+Examples:
+  attendance shell --data sample-data/store
+  attendance shell --data D --rc setup.sql
+
+In the shell: .help (or \\?) lists the commands; statements end with `;`.")]
     Shell {
         #[command(flatten)]
         data: DataArg,
+        /// Run the statements and commands of this file at start [default: ~/.attendancerc, if
+        /// it exists]
+        #[arg(long)]
+        rc: Option<PathBuf>,
     },
     /// Generate a synthetic store (or the CSV input files) of national-scale register data
+    #[command(after_help = "\
+Examples:
+  attendance generate --data D --pupils 100000
+  attendance generate --pupils 20000 --la 805 --la 857 --csv inputs/")]
     Generate {
         #[command(flatten)]
         data: DataArg,
-        /// Number of pupils (England is about 8,300,000)
+        /// Number of pupils (England is about 8,300,000) [default: none, required]
         #[arg(long)]
         pupils: u64,
+        /// Seed of the random generator
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Academic year, e.g. 2024-25
         #[arg(long, default_value = "2024-25")]
         year: String,
         /// Write the DOMAIN.md input files (CSV) into this directory instead of a store
+        /// [default: none: write a store]
         #[arg(long)]
         csv: Option<PathBuf>,
         /// With --csv: write the register files as Parquet (same columns) instead of CSV
+        /// [default: off]
         #[arg(long, requires = "csv")]
         parquet: bool,
-        /// Keep only these LAs (old 3-digit codes) of the national data set
+        /// Keep only these LAs (old 3-digit codes) of the national data set [default: every LA]
         #[arg(long)]
         la: Vec<String>,
-        /// Replace the data of a store that already holds some (without it, such a store is
-        /// refused)
+        /// Replace the data of a store that already holds some [default: off: such a store is
+        /// refused]
         #[arg(long)]
         force: bool,
     },
@@ -157,14 +190,18 @@ pub enum Command {
         data: DataArg,
         /// Mend what can be mended: remove a damaged latest commit and the temporary files of
         /// interrupted commits, and remove damaged data files from their table (their marks
-        /// must then be loaded again with `ingest --update`)
+        /// must then be loaded again with `ingest --update`) [default: off: report only]
         #[arg(long)]
         repair: bool,
-        /// Print the report as JSON
+        /// Print the report as JSON [default: off]
         #[arg(long)]
         json: bool,
     },
     /// Run the benchmark workload (W1-W9 of WORKLOAD.md; W1s-W5s and W9s from enrolment_summary)
+    #[command(after_help = "\
+Examples:
+  attendance bench --data D
+  attendance bench --data D --runs 3 --query W1 --query W7 --json bench.json")]
     Bench {
         #[command(flatten)]
         data: DataArg,
@@ -172,17 +209,22 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
         /// Skip the warm-up run (for very large stores, where one run is all there is time for)
+        /// [default: off]
         #[arg(long)]
         no_warmup: bool,
-        /// Only these queries (W1 ... W9, W1s ... W5s, W9s)
+        /// Only these queries (W1 ... W9, W1s ... W5s, W9s) [default: all]
         #[arg(long)]
         query: Vec<String>,
-        /// Also write the figures as JSON to this file
+        /// Also write the figures as JSON to this file [default: none: JSON on stdout]
         #[arg(long)]
         json: Option<PathBuf>,
     },
     /// Delete data files no recent table version refers to (replaced by corrections and
     /// rebuilds, or left by interrupted writes)
+    #[command(after_help = "\
+Examples:
+  attendance vacuum --data D --dry-run
+  attendance vacuum --data D --retention-hours 0")]
     Vacuum {
         #[command(flatten)]
         data: DataArg,
@@ -190,19 +232,27 @@ pub enum Command {
         /// unreferenced files now; only when nothing writes to the store)
         #[arg(long, default_value_t = 168)]
         retention_hours: i64,
-        /// List the files that would be deleted, and delete nothing
+        /// List the files that would be deleted, and delete nothing [default: off]
         #[arg(long)]
         dry_run: bool,
     },
     /// Build the enrolment summary table from the registers (also run by every ingest)
+    #[command(after_help = "\
+Examples:
+  attendance summarise --data sample-data/store
+  attendance summarise --data D --force")]
     Summarise {
         #[command(flatten)]
         data: DataArg,
-        /// Rebuild even if it is up to date
+        /// Rebuild even if it is up to date [default: off]
         #[arg(long)]
         force: bool,
     },
     /// Compute the national absence indicators as EES open-data CSV files
+    #[command(after_help = "\
+Examples:
+  attendance indicators --data sample-data/store --out out
+  attendance indicators --data D --out out --year 2024-25 --period \"Autumn term\" --parquet")]
     Indicators {
         #[command(flatten)]
         data: DataArg,
@@ -216,16 +266,17 @@ pub enum Command {
         /// "Autumn and spring term", "Academic year" (default: every one the data covers)
         #[arg(long)]
         period: Vec<String>,
-        /// Do not suppress small counts (see DOMAIN.md section 6)
+        /// Do not suppress small counts (see DOMAIN.md section 6) [default: off: suppressed]
         #[arg(long)]
         no_suppress: bool,
-        /// Also write each file as Parquet
+        /// Also write each file as Parquet [default: off]
         #[arg(long)]
         parquet: bool,
-        /// Print the SQL the job runs, and do nothing else
+        /// Print the SQL the job runs, and do nothing else [default: off]
         #[arg(long)]
         explain: bool,
         /// Replace a non-empty --out directory that holds files other than an earlier run's
+        /// [default: off: such a directory is refused]
         #[arg(long)]
         force: bool,
     },
@@ -350,26 +401,82 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             output,
             maxrows,
         } => {
+            let stdin = std::io::stdin();
             let text = match (sql.or(command), file) {
                 (Some(sql), _) => sql,
+                (None, Some(path)) if path.as_os_str() == "-" => {
+                    std::io::read_to_string(stdin.lock()).context("reading standard input")?
+                }
                 (None, Some(path)) => std::fs::read_to_string(&path)
                     .with_context(|| format!("reading {}", path.display()))?,
-                (None, None) => bail!("give the SQL to run, with -c \"SQL\" or -f FILE"),
+                (None, None) if !stdin.is_terminal() => {
+                    std::io::read_to_string(stdin.lock()).context("reading standard input")?
+                }
+                (None, None) => {
+                    bail!("give the SQL to run, with -c \"SQL\", -f FILE or on standard input")
+                }
             };
+            let format = format
+                .or_else(|| output.as_deref().and_then(Format::from_extension))
+                .unwrap_or_default();
             if format == Format::Parquet && output.is_none() && std::io::stdout().is_terminal() {
                 bail!("--format parquet writes binary data: give -o FILE or redirect stdout");
             }
             let store = Store::open_existing(&data.data)?;
             let (ctx, snapshot) = session(&store, &data.session_options()).await?;
             warn_if_live(&snapshot, &text);
-            let mut out: Box<dyn Write> = match &output {
-                Some(path) => Box::new(BufWriter::new(
-                    File::create(path).with_context(|| format!("creating {}", path.display()))?,
-                )),
-                None => Box::new(BufWriter::new(std::io::stdout().lock())),
+            let terminal = output.is_none() && std::io::stdout().is_terminal();
+            let options =
+                crate::query::PrintOptions::new(format, maxrows.filter(|n| *n > 0), terminal);
+            let report = |r: &crate::query::StatementReport| {
+                if terminal {
+                    eprintln!(
+                        "{} row{} in {:.3} s",
+                        crate::output::thousands(r.rows),
+                        if r.rows == 1 { "" } else { "s" },
+                        r.seconds
+                    );
+                }
             };
-            crate::query::run_and_print(&ctx, &text, &mut out, format, maxrows).await?;
-            out.flush()?;
+            match &output {
+                Some(path) => {
+                    // Written under a temporary name in the same directory and renamed when every
+                    // statement succeeded: a failed query leaves no partial file, and an existing
+                    // file stays as it was.
+                    let name = path
+                        .file_name()
+                        .with_context(|| format!("{} is not a file name", path.display()))?;
+                    let temporary = path.with_file_name(format!(
+                        ".{}.{}.tmp",
+                        name.to_string_lossy(),
+                        std::process::id()
+                    ));
+                    let result = async {
+                        let mut out = BufWriter::new(
+                            File::create(&temporary)
+                                .with_context(|| format!("creating {}", temporary.display()))?,
+                        );
+                        crate::query::run_and_print(&ctx, &text, &mut out, &options, report)
+                            .await?;
+                        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                        std::fs::rename(&temporary, path)
+                            .with_context(|| format!("writing {}", path.display()))?;
+                        anyhow::Ok(())
+                    }
+                    .await;
+                    if result.is_err() {
+                        let _ = std::fs::remove_file(&temporary);
+                    }
+                    result?;
+                }
+                None => {
+                    let mut out = BufWriter::new(std::io::stdout());
+                    let result =
+                        crate::query::run_and_print(&ctx, &text, &mut out, &options, report).await;
+                    out.flush()?;
+                    result?;
+                }
+            }
         }
         Command::Generate {
             data,
@@ -531,13 +638,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Summarise { data, force } => {
             let store = Store::open_existing(&data.data)?.waiting(data.wait);
             let report = crate::summary::summarise(&store, &data.session_options(), force).await?;
+            let versions = report
+                .source_versions
+                .iter()
+                .map(|(table, version)| match version {
+                    Some(v) => format!("{table} version {v}"),
+                    None => format!("no {table}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
             if report.rebuilt {
                 eprintln!(
-                    "enrolment_summary: {} rows in {:.2} s (from versions {:?})",
-                    report.rows, report.seconds, report.source_versions
+                    "enrolment_summary rebuilt: {} rows in {:.2} s, from {versions}",
+                    crate::output::thousands(report.rows as usize),
+                    report.seconds
                 );
             } else {
-                eprintln!("enrolment_summary is up to date");
+                eprintln!("enrolment_summary is up to date with {versions}");
             }
         }
         Command::Indicators {
@@ -579,11 +696,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 manifest.wall_seconds
             );
         }
-        Command::Shell { data } => {
+        Command::Shell { data, rc } => {
             let store = Store::open_existing(&data.data)?;
             let (ctx, snapshot) = session(&store, &data.session_options()).await?;
             warn_if_live(&snapshot, "enrolment_summary");
-            crate::shell::run(ctx).await?;
+            crate::shell::run(ctx, rc).await?;
         }
     }
     Ok(())

@@ -86,8 +86,10 @@ pub fn base_session(options: &SessionOptions) -> datafusion::error::Result<Sessi
         .with_runtime_env(runtime)
         .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
         .build();
-    let ctx = SessionContext::new_with_state(state);
+    // Files as tables: `FROM 'x.parquet'`, `read_parquet('...')`, `read_csv('...')`.
+    let ctx = SessionContext::new_with_state(state).enable_url_table();
     attendance_udfs::register_all(&ctx);
+    crate::query::register_file_functions(&ctx);
     Ok(ctx)
 }
 

@@ -15,31 +15,43 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::{ArrowNativeType, DataType};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
-use datafusion::logical_expr::ColumnarValue;
+use datafusion::common::types::{NativeType, logical_int64, logical_string};
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::{
+    Coercion, ColumnarValue, EncodingPreservation, Signature, TypeSignatureClass, Volatility,
+};
 
 /// The slot of a NULL output (a NULL input, `-`, an unknown value).
 pub(crate) const NULL_SLOT: u8 = u8::MAX;
 
-/// True for the string types the functions read: `Utf8`, `LargeUtf8`, `Utf8View`, and
-/// dictionaries of those with any integer key.
-pub(crate) fn is_string_type(data_type: &DataType) -> bool {
-    match data_type {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-        DataType::Dictionary(key, value) => key.is_dictionary_key_type() && is_string_type(value),
-        _ => false,
-    }
+/// A string argument: `Utf8`, `LargeUtf8` and `Utf8View` pass unchanged, and so do dictionaries
+/// of them (no dictionary is materialised); an untyped NULL becomes a string. Anything else is a
+/// plan error that names the expected type (`String`).
+pub(crate) fn string_arg() -> Coercion {
+    Coercion::new_exact(TypeSignatureClass::Native(logical_string()))
+        .with_encoding_preservation(EncodingPreservation::dictionary())
 }
 
-/// Coercion of a single string argument: strings and string dictionaries pass unchanged (no
-/// dictionary is materialised), an untyped NULL becomes `Utf8`, anything else is a plan error.
-pub(crate) fn coerce_one_string(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-    match arg_types {
-        [DataType::Null] => Ok(vec![DataType::Utf8]),
-        [t] if is_string_type(t) => Ok(vec![t.clone()]),
-        [t] => plan_err!("{name}(code) expects a string code, got {t}"),
-        _ => plan_err!("{name} expects 1 argument, got {}", arg_types.len()),
-    }
+/// An integer argument: every integer type (and an untyped NULL) is cast to `Int64`.
+pub(crate) fn int64_arg() -> Coercion {
+    Coercion::new_implicit(
+        TypeSignatureClass::Native(logical_int64()),
+        vec![TypeSignatureClass::Integer],
+        NativeType::Int64,
+    )
+}
+
+/// A signature of typed arguments with names, so that a call with wrong types or the wrong number
+/// of arguments fails with the function's real signature (`attendance_category(code: String)`).
+pub(crate) fn typed_signature(args: Vec<Coercion>, names: &[&str]) -> Signature {
+    Signature::coercible(args, Volatility::Immutable)
+        .with_parameter_names(names.to_vec())
+        .expect("one name per argument")
+}
+
+/// The signature of a function of one string code.
+pub(crate) fn code_signature() -> Signature {
+    typed_signature(vec![string_arg()], &["code"])
 }
 
 /// The string inside a string scalar (or a dictionary scalar of one); `None` for NULL.

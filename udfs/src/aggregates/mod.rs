@@ -22,11 +22,11 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::AggregateOrderSensitivity;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, DocSection, Documentation, EmitTo,
-    GroupsAccumulator, Signature, Volatility,
+    GroupsAccumulator, Signature,
 };
 
 use crate::codes::{CODES, CodeInfo, MAX_CODE_LEN, code_id, slot_table};
-use crate::kernel::{NULL_SLOT, ShortStrings, coerce_one_string};
+use crate::kernel::{NULL_SLOT, ShortStrings, code_signature};
 
 pub use absence_rate::AbsenceRate;
 pub use reason_counts::ReasonCounts;
@@ -79,7 +79,7 @@ impl<S: TallySpec> Default for CodeTally<S> {
 impl<S: TallySpec> CodeTally<S> {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: code_signature(),
             spec: PhantomData,
         }
     }
@@ -92,10 +92,6 @@ impl<S: TallySpec> AggregateUDFImpl for CodeTally<S> {
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_one_string(S::NAME, arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

@@ -7,10 +7,10 @@ use datafusion::arrow::buffer::{Buffer, ScalarBuffer};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
 };
 
-use super::{DateArg, PerYear, coerce_one_date};
+use super::{DateArg, PerYear, date_signature};
 use crate::calendar::{CivilDate, academic_year_label, academic_year_start};
 use crate::marks::DOC_SECTION;
 
@@ -28,7 +28,7 @@ impl Default for AcademicYear {
 impl AcademicYear {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: date_signature(),
         }
     }
 }
@@ -64,10 +64,6 @@ impl ScalarUDFImpl for AcademicYear {
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_one_date(self.name(), arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

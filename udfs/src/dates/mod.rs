@@ -12,11 +12,13 @@ mod time_period;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, Date32Array};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
-use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
+use datafusion::common::types::{NativeType, logical_date, logical_string};
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::{Coercion, ColumnarValue, ScalarUDF, Signature, TypeSignatureClass};
 
-use crate::kernel::is_string_type;
+use crate::kernel::typed_signature;
 
 pub use academic_year::AcademicYear;
 pub use spring_bank_holiday::SpringBankHoliday;
@@ -33,38 +35,49 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
     ]
 }
 
-/// Coercion of a single date argument: every date, timestamp or string type is cast to `Date32`.
-pub(crate) fn coerce_one_date(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-    match arg_types {
-        [DataType::Null | DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)] => {
-            Ok(vec![DataType::Date32])
-        }
-        [t] if is_string_type(t) => Ok(vec![DataType::Date32]),
-        [t] => {
-            plan_err!("{name}(date) expects a date, a timestamp or a 'YYYY-MM-DD' string, got {t}")
-        }
-        _ => plan_err!("{name} expects 1 argument, got {}", arg_types.len()),
-    }
+/// The signature of a function of one date: `Date32` and `Date64` pass, timestamps and strings
+/// (`YYYY-MM-DD`) are cast to `Date32` by the planner (a timestamp with a time zone becomes its
+/// local date).
+pub(crate) fn date_signature() -> Signature {
+    typed_signature(
+        vec![Coercion::new_implicit(
+            TypeSignatureClass::Native(logical_date()),
+            vec![
+                TypeSignatureClass::Timestamp,
+                TypeSignatureClass::Native(logical_string()),
+            ],
+            NativeType::Date,
+        )],
+        &["date"],
+    )
 }
 
 /// The single date argument of a function, as days since 1970-01-01.
-pub(crate) enum DateArg<'a> {
+pub(crate) enum DateArg {
     Scalar(Option<i32>),
-    Array(&'a Date32Array),
+    Array(Date32Array),
 }
 
-impl<'a> DateArg<'a> {
-    pub(crate) fn new(name: &str, args: &'a [ColumnarValue]) -> Result<Self> {
+impl DateArg {
+    pub(crate) fn new(name: &str, args: &[ColumnarValue]) -> Result<Self> {
         match args {
             [ColumnarValue::Scalar(ScalarValue::Date32(days))] => Ok(DateArg::Scalar(*days)),
+            [ColumnarValue::Scalar(ScalarValue::Date64(ms))] => Ok(DateArg::Scalar(
+                ms.map(|ms| ms.div_euclid(MILLISECONDS_IN_DAY) as i32),
+            )),
             [ColumnarValue::Scalar(ScalarValue::Null)] => Ok(DateArg::Scalar(None)),
             [ColumnarValue::Array(array)] if array.data_type() == &DataType::Date32 => {
-                Ok(DateArg::Array(array.as_primitive()))
+                Ok(DateArg::Array(array.as_primitive().clone()))
             }
-            _ => exec_err!("{name} expects one Date32 argument"),
+            [ColumnarValue::Array(array)] if array.data_type() == &DataType::Date64 => Ok(
+                DateArg::Array(cast(array, &DataType::Date32)?.as_primitive().clone()),
+            ),
+            _ => exec_err!("{name} expects one Date32 or Date64 argument"),
         }
     }
 }
+
+const MILLISECONDS_IN_DAY: i64 = 86_400_000;
 
 /// Memoises a function of the year, which is the same for almost every row of a batch.
 pub(crate) struct PerYear<T, F> {

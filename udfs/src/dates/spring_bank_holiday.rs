@@ -4,15 +4,16 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, AsArray, Date32Array};
+use datafusion::arrow::array::{AsArray, Date32Array};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
 };
 
 use crate::calendar::spring_bank_holiday;
-use crate::kernel::is_string_type;
+use crate::kernel::{scalar_str, string_arg, typed_signature};
 use crate::marks::DOC_SECTION;
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -29,7 +30,7 @@ impl Default for SpringBankHoliday {
 impl SpringBankHoliday {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: typed_signature(vec![string_arg()], &["academic_year"]),
         }
     }
 }
@@ -77,33 +78,18 @@ impl ScalarUDFImpl for SpringBankHoliday {
         &self.signature
     }
 
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        match arg_types {
-            [DataType::Null] => Ok(vec![DataType::Utf8]),
-            [t] if is_string_type(t) => Ok(vec![DataType::Utf8]),
-            [t] => plan_err!(
-                "spring_bank_holiday(academic_year) expects a string like '2024-25', got {t}"
-            ),
-            _ => plan_err!(
-                "spring_bank_holiday expects 1 argument, got {}",
-                arg_types.len()
-            ),
-        }
-    }
-
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Date32)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         match &args.args[..] {
-            [ColumnarValue::Scalar(ScalarValue::Utf8(year))] => Ok(ColumnarValue::Scalar(
-                ScalarValue::Date32(year.as_deref().and_then(holiday_of)),
-            )),
-            [ColumnarValue::Scalar(ScalarValue::Null)] => {
-                Ok(ColumnarValue::Scalar(ScalarValue::Date32(None)))
-            }
-            [ColumnarValue::Array(years)] if years.data_type() == &DataType::Utf8 => {
+            [ColumnarValue::Scalar(year)] => Ok(ColumnarValue::Scalar(ScalarValue::Date32(
+                scalar_str(year)?.and_then(holiday_of),
+            ))),
+            [ColumnarValue::Array(years)] => {
+                // Any string type (or dictionary of one) the signature let through, as Utf8.
+                let years = cast(years, &DataType::Utf8)?;
                 let years = years.as_string::<i32>();
                 // Academic years repeat: remember the last one.
                 let mut last: Option<(&str, Option<i32>)> = None;

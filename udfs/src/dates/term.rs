@@ -6,10 +6,10 @@ use datafusion::arrow::array::Array;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
 };
 
-use super::{DateArg, PerYear, coerce_one_date};
+use super::{DateArg, PerYear, date_signature};
 use crate::calendar::{CivilDate, Term, easter_sunday, term_given_easter};
 use crate::kernel::{LabelSet, NULL_SLOT, SlotOutput, mask_nulls};
 use crate::marks::DOC_SECTION;
@@ -29,7 +29,7 @@ impl Default for TermFunction {
 impl TermFunction {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: date_signature(),
         }
     }
 }
@@ -70,10 +70,6 @@ impl ScalarUDFImpl for TermFunction {
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_one_date(self.name(), arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

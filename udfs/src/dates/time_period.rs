@@ -6,10 +6,10 @@ use datafusion::arrow::array::Int32Array;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
 };
 
-use super::{DateArg, coerce_one_date};
+use super::{DateArg, date_signature};
 use crate::calendar::{CivilDate, academic_year_start, time_period};
 use crate::marks::DOC_SECTION;
 
@@ -27,7 +27,7 @@ impl Default for TimePeriod {
 impl TimePeriod {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: date_signature(),
         }
     }
 }
@@ -63,10 +63,6 @@ impl ScalarUDFImpl for TimePeriod {
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_one_date(self.name(), arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

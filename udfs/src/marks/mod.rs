@@ -23,11 +23,11 @@ use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{
     ColumnarValue, DocSection, Documentation, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility, lit, when,
+    Signature, lit, when,
 };
 
 use crate::codes::{CODES, CodeInfo, MAX_CODE_LEN, code_id, slot_table};
-use crate::kernel::{NULL_SLOT, ShortStrings, SlotOutput, coerce_one_string};
+use crate::kernel::{NULL_SLOT, ShortStrings, SlotOutput, code_signature};
 
 pub use absence_reason::AbsenceReason;
 pub use attendance_category::AttendanceCategory;
@@ -78,7 +78,7 @@ impl<S: CodeFunctionSpec> Default for CodeFunction<S> {
 impl<S: CodeFunctionSpec> CodeFunction<S> {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: code_signature(),
             slots: slot_table(S::slot),
             rewrite_to_builtin: false,
             spec: PhantomData,
@@ -169,10 +169,6 @@ impl<S: CodeFunctionSpec> ScalarUDFImpl for CodeFunction<S> {
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_one_string(S::NAME, arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

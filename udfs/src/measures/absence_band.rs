@@ -11,11 +11,12 @@ use std::sync::LazyLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
 };
 
-use super::{Sessions, coerce_integers, invoke_on_sessions};
+use super::{Sessions, invoke_on_sessions};
 use crate::kernel::{LabelSet, SlotOutput};
+use crate::kernel::{int64_arg, typed_signature};
 use crate::marks::DOC_SECTION;
 
 /// The label of the top band.
@@ -66,7 +67,7 @@ impl Default for AbsenceBand {
 impl AbsenceBand {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: typed_signature(vec![int64_arg(); 3], &["overall", "possible", "width"]),
         }
     }
 }
@@ -110,10 +111,6 @@ impl ScalarUDFImpl for AbsenceBand {
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_integers(self.name(), "overall, possible, width", 3, arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

@@ -6,11 +6,12 @@ use std::sync::LazyLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
 };
 
-use super::{Sessions, coerce_integers, invoke_on_sessions};
+use super::{Sessions, invoke_on_sessions};
 use crate::kernel::{LabelSet, SlotOutput};
+use crate::kernel::{int64_arg, typed_signature};
 use crate::marks::DOC_SECTION;
 
 /// The band labels, from the lowest absence share to the highest.
@@ -62,7 +63,7 @@ impl Default for AttendanceBand {
 impl AttendanceBand {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: typed_signature(vec![int64_arg(); 2], &["overall", "possible"]),
         }
     }
 }
@@ -106,10 +107,6 @@ impl ScalarUDFImpl for AttendanceBand {
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_integers(self.name(), "overall, possible", 2, arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

@@ -5,11 +5,12 @@ use std::sync::LazyLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
 };
 
-use super::{Sessions, coerce_integers, invoke_on_sessions};
+use super::{Sessions, invoke_on_sessions};
 use crate::kernel::BOOLEAN;
+use crate::kernel::{int64_arg, typed_signature};
 use crate::marks::DOC_SECTION;
 
 /// Persistent absence: overall absence is 10% or more of possible sessions
@@ -32,7 +33,7 @@ impl Default for IsPersistentAbsence {
 impl IsPersistentAbsence {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: typed_signature(vec![int64_arg(); 2], &["overall", "possible"]),
         }
     }
 }
@@ -67,10 +68,6 @@ impl ScalarUDFImpl for IsPersistentAbsence {
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_integers(self.name(), "overall, possible", 2, arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
 
 use crate::kernel::{NULL_SLOT, SlotOutput};
@@ -60,28 +60,6 @@ impl Sessions {
 
 /// Coercion of `n` integer arguments: every integer type (and an untyped NULL) is cast to
 /// `Int64`; anything else, floating point included, is a plan error.
-pub(crate) fn coerce_integers(
-    name: &str,
-    params: &str,
-    n: usize,
-    arg_types: &[DataType],
-) -> Result<Vec<DataType>> {
-    if arg_types.len() != n {
-        return plan_err!(
-            "{name}({params}) expects {n} arguments, got {}",
-            arg_types.len()
-        );
-    }
-    arg_types
-        .iter()
-        .map(|t| match t {
-            DataType::Null => Ok(DataType::Int64),
-            t if t.is_integer() => Ok(DataType::Int64),
-            t => plan_err!("{name}({params}) expects integer session counts, got {t}"),
-        })
-        .collect()
-}
-
 /// One `Int64` argument, scalar or array.
 pub(crate) enum IntArg<'a> {
     Scalar(Option<i64>),

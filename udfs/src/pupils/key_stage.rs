@@ -4,12 +4,14 @@ use std::sync::LazyLock;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::types::{NativeType, logical_string};
+use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    Coercion, ColumnarValue, Documentation, EncodingPreservation, ScalarFunctionArgs,
+    ScalarUDFImpl, Signature, TypeSignatureClass,
 };
 
-use crate::kernel::{LabelSet, NULL_SLOT, ShortStrings, SlotOutput, is_string_type, mask_nulls};
+use crate::kernel::{LabelSet, NULL_SLOT, ShortStrings, SlotOutput, mask_nulls, typed_signature};
 use crate::marks::DOC_SECTION;
 
 /// The key stages, in order: N1, N2 and R are `EYFS`; years 1-2 `KS1`, 3-6 `KS2`, 7-9 `KS3`,
@@ -66,7 +68,18 @@ impl Default for KeyStage {
 impl KeyStage {
     pub fn new() -> Self {
         Self {
-            signature: Signature::user_defined(Volatility::Immutable),
+            // A string (dictionaries kept), or an integer cast to `Int64`.
+            signature: typed_signature(
+                vec![
+                    Coercion::new_implicit(
+                        TypeSignatureClass::Native(logical_string()),
+                        vec![TypeSignatureClass::Integer],
+                        NativeType::Int64,
+                    )
+                    .with_encoding_preservation(EncodingPreservation::dictionary()),
+                ],
+                &["nc_year"],
+            ),
         }
     }
 }
@@ -110,16 +123,6 @@ impl ScalarUDFImpl for KeyStage {
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        match arg_types {
-            [DataType::Null] => Ok(vec![DataType::Utf8]),
-            [t] if is_string_type(t) => Ok(vec![t.clone()]),
-            [t] if t.is_integer() => Ok(vec![DataType::Int64]),
-            [t] => plan_err!("key_stage(nc_year) expects a string or an integer, got {t}"),
-            _ => plan_err!("key_stage expects 1 argument, got {}", arg_types.len()),
-        }
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {

@@ -7,18 +7,12 @@
 // DataFusion's and Delta's errors are large; the errors here carry them unboxed, as DataFusion does.
 #![allow(clippy::result_large_err)]
 
-pub mod bench;
 pub mod cli;
-pub mod delta_write;
 pub mod generate;
-pub mod generated_store;
 pub mod indicators;
 pub mod ingest;
-pub mod output;
 pub mod publish;
-pub mod query;
 pub mod schema;
 pub mod session;
-pub mod shell;
 pub mod store;
 pub mod summary;

@@ -36,6 +36,7 @@ mod calibration;
 mod marks;
 mod model;
 mod plan;
+pub mod store;
 #[cfg(test)]
 mod tests;
 

@@ -60,8 +60,8 @@ use serde::Serialize;
 
 use self::source::{InputFile, read_records};
 use self::validate::*;
-use crate::delta_write::{BatchSender, BatchSource, Commit, write_sources};
 use crate::session::{DEFAULT_MEMORY_LIMIT, SessionOptions, base_session};
+use crate::store::write::{BatchSender, BatchSource, Commit, write_sources};
 use crate::store::{Store, Table, commit_properties};
 
 /// What to load, and how.

@@ -10,6 +10,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+mod file_tables;
 pub mod memory;
 pub mod policy;
 
@@ -89,7 +90,7 @@ pub fn base_session(options: &SessionOptions) -> datafusion::error::Result<Sessi
     // Files as tables: `FROM 'x.parquet'`, `read_parquet('...')`, `read_csv('...')`.
     let ctx = SessionContext::new_with_state(state).enable_url_table();
     attendance_udfs::register_all(&ctx);
-    crate::query::register_file_functions(&ctx);
+    file_tables::register_file_functions(&ctx);
     Ok(ctx)
 }
 

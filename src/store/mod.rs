@@ -38,6 +38,7 @@ use crate::schema;
 pub mod check;
 pub mod checksum;
 pub mod lock;
+pub mod write;
 
 pub use lock::WriteLock;
 

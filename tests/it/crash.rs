@@ -214,8 +214,8 @@ async fn killed_presorted_ingest_leaves_before_or_after() {
 /// is committed: the table, and the files under it, are as they were.
 #[tokio::test]
 async fn a_failed_parallel_write_leaves_the_table_and_no_files() {
-    use attendance::delta_write::{BatchSender, BatchSource, Commit, write_sources};
     use attendance::store::Table;
+    use attendance::store::write::{BatchSender, BatchSource, Commit, write_sources};
     use datafusion::arrow::array::{Date32Array, Int32Array, RecordBatch, StringArray};
     use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! function (the code lists and the headline scope are written out again here from DOMAIN.md).
 
 use attendance::generate::GenerateConfig;
-use attendance::generated_store::{Selection, generate_store};
+use attendance::generate::store::{Selection, generate_store};
 use attendance::indicators::{IndicatorOptions, run};
 use attendance::session::{SessionOptions, base_session};
 use attendance::store::Store;

@@ -2,11 +2,11 @@
 
 use std::process::Command;
 
+use attendance::cli::output::Format;
+use attendance::cli::query::{PrintOptions, run_and_print};
+use attendance::cli::shell::{Shell, Step};
 use attendance::ingest::IngestOptions;
-use attendance::output::Format;
-use attendance::query::{PrintOptions, run_and_print};
 use attendance::session::{SessionOptions, session};
-use attendance::shell::{Shell, Step};
 
 use crate::common::*;
 
@@ -703,7 +703,7 @@ async fn shell_dot_commands_pset_and_files() {
         ".mode json\nCREATE VIEW absent AS SELECT * FROM registers WHERE is_absence(code);\n",
     );
     assert_eq!(
-        attendance::shell::rc_file(Some(rc.clone())),
+        attendance::cli::shell::rc_file(Some(rc.clone())),
         Some(rc.clone())
     );
     shell.include(&rc, &mut Vec::new()).await;

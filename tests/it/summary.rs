@@ -2,7 +2,7 @@
 //! and again as soon as the registers change.
 
 use attendance::generate::GenerateConfig;
-use attendance::generated_store::{Selection, generate_store};
+use attendance::generate::store::{Selection, generate_store};
 use attendance::ingest::IngestOptions;
 use attendance::session::{SessionOptions, session};
 use attendance::store::Store;

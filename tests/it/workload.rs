@@ -7,7 +7,7 @@
 //! Per enrolment: P1 possible 2, absent 0; P2 possible 2, authorised 1, unauthorised 1 (100%
 //! absent: persistent and severe); P3 possible 1 (`-` counts in nothing), absent 0.
 
-use attendance::bench::{WORKLOAD, with_parameters};
+use attendance::cli::bench::{WORKLOAD, with_parameters};
 use datafusion::arrow::util::display::array_value_to_string;
 
 use crate::common::*;

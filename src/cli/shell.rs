@@ -13,6 +13,11 @@
 //! [`Shell`] is the line handler, independent of the terminal: [`Shell::feed`] takes a line and
 //! writes what it prints, so tests drive it without one.
 
+use super::DataArg;
+use super::warn_if_live;
+use crate::session::session;
+use crate::store::Store;
+use clap::Args;
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -29,8 +34,8 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
-use crate::output::{Format, TableStyle, thousands};
-use crate::query::{PrintOptions, parse_statements, run_statement};
+use crate::cli::output::{Format, TableStyle, thousands};
+use crate::cli::query::{PrintOptions, parse_statements, run_statement};
 
 const HELP: &str = "\
 Statements end with `;` and may span lines. Commands (also on a continuation line):
@@ -82,7 +87,7 @@ impl Shell {
             buffer: String::new(),
             timing: false,
             format: Format::Table,
-            max_rows: Some(crate::output::TERMINAL_MAX_ROWS),
+            max_rows: Some(crate::cli::output::TERMINAL_MAX_ROWS),
             style: TableStyle::Terminal,
             output: None,
             completed: Vec::new(),
@@ -559,7 +564,7 @@ pub fn rc_file(rc: Option<PathBuf>) -> Option<PathBuf> {
 }
 
 /// Runs the interactive shell on the terminal until `\q` or end of input, after the rc file.
-pub async fn run(ctx: SessionContext, rc: Option<PathBuf>) -> anyhow::Result<()> {
+pub async fn run_repl(ctx: SessionContext, rc: Option<PathBuf>) -> anyhow::Result<()> {
     let mut shell = Shell::new(ctx);
     shell.refresh_completions().await;
     let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::new()?;
@@ -608,5 +613,25 @@ pub async fn run(ctx: SessionContext, rc: Option<PathBuf>) -> anyhow::Result<()>
     if let Some(path) = &history {
         let _ = editor.save_history(path);
     }
+    Ok(())
+}
+
+/// The options of `attendance shell`.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Run the statements and commands of this file at start [default: ~/.attendancerc, if
+    /// it exists]
+    #[arg(long)]
+    pub rc: Option<PathBuf>,
+}
+
+pub async fn run(args: ShellArgs) -> anyhow::Result<()> {
+    let ShellArgs { data, rc } = args;
+    let store = Store::open_existing(&data.data)?;
+    let (ctx, snapshot) = session(&store, &data.session_options()).await?;
+    warn_if_live(&snapshot, "enrolment_summary");
+    run_repl(ctx, rc).await?;
     Ok(())
 }

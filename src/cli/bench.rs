@@ -3,6 +3,9 @@
 //! `registers` (`queries/workload/W1.sql` ...), W1s ... W5s from `enrolment_summary`, and W9, the
 //! whole indicators job, from `registers` (W9) and from the materialised summary (W9s).
 
+use super::DataArg;
+use anyhow::Context;
+use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -18,19 +21,19 @@ use crate::summary::SummaryState;
 /// The workload queries, by id: `W1` ... `W8` straight from `registers`, `W1s` ... `W5s` the same
 /// questions from `enrolment_summary` (W6 to W8 need dates, which the summary does not keep).
 pub const WORKLOAD: [(&str, &str); 13] = [
-    ("W1", include_str!("../queries/workload/W1.sql")),
-    ("W2", include_str!("../queries/workload/W2.sql")),
-    ("W3", include_str!("../queries/workload/W3.sql")),
-    ("W4", include_str!("../queries/workload/W4.sql")),
-    ("W5", include_str!("../queries/workload/W5.sql")),
-    ("W6", include_str!("../queries/workload/W6.sql")),
-    ("W7", include_str!("../queries/workload/W7.sql")),
-    ("W8", include_str!("../queries/workload/W8.sql")),
-    ("W1s", include_str!("../queries/workload/W1s.sql")),
-    ("W2s", include_str!("../queries/workload/W2s.sql")),
-    ("W3s", include_str!("../queries/workload/W3s.sql")),
-    ("W4s", include_str!("../queries/workload/W4s.sql")),
-    ("W5s", include_str!("../queries/workload/W5s.sql")),
+    ("W1", include_str!("../../queries/workload/W1.sql")),
+    ("W2", include_str!("../../queries/workload/W2.sql")),
+    ("W3", include_str!("../../queries/workload/W3.sql")),
+    ("W4", include_str!("../../queries/workload/W4.sql")),
+    ("W5", include_str!("../../queries/workload/W5.sql")),
+    ("W6", include_str!("../../queries/workload/W6.sql")),
+    ("W7", include_str!("../../queries/workload/W7.sql")),
+    ("W8", include_str!("../../queries/workload/W8.sql")),
+    ("W1s", include_str!("../../queries/workload/W1s.sql")),
+    ("W2s", include_str!("../../queries/workload/W2s.sql")),
+    ("W3s", include_str!("../../queries/workload/W3s.sql")),
+    ("W4s", include_str!("../../queries/workload/W4s.sql")),
+    ("W5s", include_str!("../../queries/workload/W5s.sql")),
 ];
 
 #[derive(Debug, Clone)]
@@ -83,7 +86,10 @@ fn summarise(id: &str, times: &mut [f64], marks: u64, result_rows: usize) -> Que
     }
 }
 
-pub async fn run(store: &Store, options: &BenchOptions) -> Result<BenchReport, IndicatorError> {
+pub async fn run_workload(
+    store: &Store,
+    options: &BenchOptions,
+) -> Result<BenchReport, IndicatorError> {
     let wanted = |id: &str| options.queries.is_empty() || options.queries.iter().any(|q| q == id);
     let runs = options.runs.max(1);
     // Run 0 is the warm-up.
@@ -233,4 +239,53 @@ mod tests {
             (2.0, 1.0, 3.0, 3.0)
         );
     }
+}
+
+/// The options of `attendance bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Timed runs per query, after one warm-up run
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Skip the warm-up run (for very large stores, where one run is all there is time for)
+    /// [default: off]
+    #[arg(long)]
+    pub no_warmup: bool,
+    /// Only these queries (W1 ... W9, W1s ... W5s, W9s) [default: all]
+    #[arg(long)]
+    pub query: Vec<String>,
+    /// Also write the figures as JSON to this file [default: none: JSON on stdout]
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let BenchArgs {
+        data,
+        runs,
+        no_warmup,
+        query,
+        json,
+    } = args;
+    let store = Store::open_existing(&data.data)?;
+    let report = run_workload(
+        &store,
+        &BenchOptions {
+            runs,
+            warmup: !no_warmup,
+            queries: query,
+            session: data.session_options(),
+        },
+    )
+    .await?;
+    let text = serde_json::to_string_pretty(&report)?;
+    match json {
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => println!("{text}"),
+    }
+    Ok(())
 }

@@ -1,0 +1,41 @@
+//! `attendance summarise`: Build the enrolment summary table from the registers (also run by every ingest)
+
+use clap::Args;
+
+use super::DataArg;
+use crate::store::Store;
+
+/// The options of `attendance summarise`.
+#[derive(Debug, Args)]
+pub struct SummariseArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Rebuild even if it is up to date [default: off]
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub async fn run(args: SummariseArgs) -> anyhow::Result<()> {
+    let SummariseArgs { data, force } = args;
+    let store = Store::open_existing(&data.data)?.waiting(data.wait);
+    let report = crate::summary::summarise(&store, &data.session_options(), force).await?;
+    let versions = report
+        .source_versions
+        .iter()
+        .map(|(table, version)| match version {
+            Some(v) => format!("{table} version {v}"),
+            None => format!("no {table}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if report.rebuilt {
+        eprintln!(
+            "enrolment_summary rebuilt: {} rows in {:.2} s, from {versions}",
+            crate::cli::output::thousands(report.rows as usize),
+            report.seconds
+        );
+    } else {
+        eprintln!("enrolment_summary is up to date with {versions}");
+    }
+    Ok(())
+}

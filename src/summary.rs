@@ -24,94 +24,12 @@ use datafusion::prelude::SessionContext;
 use deltalake::protocol::SaveMode;
 use futures::{StreamExt, TryStreamExt};
 
-use crate::store::{Store, StoreError, Table, TableContents, TableVersions};
-
-/// The SQL of the summary.
-pub const SUMMARY_SQL: &str = include_str!("../queries/indicators/enrolment_summary.sql");
-/// Directory of the summary table inside the store.
-pub const SUMMARY_TABLE: &str = "enrolment_summary";
-const SOURCE_VERSIONS_KEY: &str = "attendance.sourceVersions";
-const SOURCE_CONTENTS_KEY: &str = "attendance.sourceContents";
-
-/// Errors of the summary are the store's.
-pub type SummaryError = StoreError;
-
-fn delta(store: &Store) -> impl Fn(deltalake::DeltaTableError) -> StoreError + '_ {
-    move |source| StoreError::Delta {
-        table: SUMMARY_TABLE,
-        path: summary_path(store).display().to_string(),
-        source,
-    }
-}
-
-/// How `enrolment_summary` was registered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SummaryState {
-    /// The materialised table matches the current store.
-    Fresh,
-    /// The table is missing or older than the store: a live view is registered instead.
-    Live,
-    /// Not up to date either: the indicators job computed it from the registers for its run.
-    Computed,
-}
-
-fn summary_path(store: &Store) -> std::path::PathBuf {
-    store.root().join(SUMMARY_TABLE)
-}
-
-fn versions_json(versions: &TableVersions) -> serde_json::Value {
-    serde_json::to_value(versions).expect("versions serialise")
-}
-
-fn contents_json(contents: &TableContents) -> serde_json::Value {
-    serde_json::to_value(contents).expect("contents serialise")
-}
-
-/// The materialised summary, if its last build was made from tables holding `contents`.
-async fn fresh_summary(
-    store: &Store,
-    contents: &TableContents,
-) -> Result<Option<deltalake::DeltaTable>, SummaryError> {
-    let Some(table) = store.open_named(SUMMARY_TABLE).await? else {
-        return Ok(None);
-    };
-    // The build's record is in the commit that wrote it; later commits (a vacuum) carry none.
-    let history: Vec<_> = table
-        .history(None)
-        .try_collect()
-        .await
-        .map_err(delta(store))?;
-    let recorded = history
-        .iter()
-        .find_map(|c| c.info.get(SOURCE_CONTENTS_KEY).cloned())
-        .unwrap_or(serde_json::Value::Null);
-    Ok((recorded == contents_json(contents)).then_some(table))
-}
-
-/// Registers `enrolment_summary` in `ctx` (whose store tables are at `versions`); with `live`,
-/// always as the live view.
-pub async fn register_summary(
-    ctx: &SessionContext,
-    store: &Store,
-    contents: &TableContents,
-    live: bool,
-) -> Result<SummaryState, SummaryError> {
-    ctx.deregister_table(SUMMARY_TABLE)?;
-    if !live && let Some(table) = fresh_summary(store, contents).await? {
-        table
-            .update_datafusion_session(&ctx.state())
-            .map_err(delta(store))?;
-        let provider = table
-            .table_provider()
-            .await
-            .map_err(|e| delta(store)(e.into()))?;
-        ctx.register_table(SUMMARY_TABLE, provider)?;
-        return Ok(SummaryState::Fresh);
-    }
-    let view = ctx.sql(SUMMARY_SQL).await?.into_view();
-    ctx.register_table(SUMMARY_TABLE, view)?;
-    Ok(SummaryState::Live)
-}
+use crate::session::summary_table::{
+    SOURCE_CONTENTS_KEY, SOURCE_VERSIONS_KEY, contents_json, delta, fresh_summary, versions_json,
+};
+pub use crate::session::summary_table::{SUMMARY_SQL, SummaryError, SummaryState};
+pub use crate::store::SUMMARY_TABLE;
+use crate::store::{Store, Table, TableVersions};
 
 /// Summary of a build.
 #[derive(Debug, Clone, serde::Serialize)]

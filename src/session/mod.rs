@@ -13,12 +13,13 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 mod file_tables;
 pub mod memory;
 pub mod policy;
+pub mod summary_table;
 
 pub use policy::{StorePolicy, plan_statement};
 
 use crate::store::{Store, StoreError, TableContents, TableVersions};
-use crate::summary::{SummaryState, register_summary};
 use memory::RepartitionNeverSpills;
+use summary_table::{SummaryState, register_summary};
 
 /// Default memory budget for query execution; operators that can spill (sorts, aggregations,
 /// joins) do so beyond it. Keeps every command well inside the 4 GB goal.

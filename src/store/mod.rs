@@ -388,10 +388,7 @@ impl Store {
 
     /// The Delta tables of the store: the three input tables and the derived ones.
     pub fn table_names(&self) -> impl Iterator<Item = &'static str> {
-        Table::ALL
-            .iter()
-            .map(|t| t.name())
-            .chain([crate::summary::SUMMARY_TABLE])
+        Table::ALL.iter().map(|t| t.name()).chain([SUMMARY_TABLE])
     }
 
     /// A handle for writing: the loaded table, or an uninitialised one the first write creates.
@@ -496,6 +493,9 @@ impl Store {
         Ok(false)
     }
 }
+
+/// Directory of the derived enrolment summary (built by `crate::summary`).
+pub const SUMMARY_TABLE: &str = "enrolment_summary";
 
 /// Key of the commits that replace every row of a table (a generated store): what was loaded
 /// before them is gone, so the files recorded before them may be loaded again.

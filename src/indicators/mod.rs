@@ -12,48 +12,44 @@
 //! School-level row, are written as `c`. National and Regional rows are never suppressed.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::{cast, filter_record_batch};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, UInt64Type};
+use datafusion::arrow::datatypes::{DataType, UInt64Type};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use crate::session::summary_table::register_summary;
 use crate::session::{SessionOptions, session};
 use crate::store::{Store, StoreError, Table, TableVersions};
 use crate::summary::{
     CHUNK_ENROLMENTS, SUMMARY_TABLE, SummaryState, alias_store_tables, chunk_queries,
-    register_summary,
 };
 
 /// The views every output is computed from, in the order they are created.
 pub const VIEWS: [(&str, &str); 5] = [
     (
         "enrolment_periods",
-        include_str!("../queries/indicators/enrolment_periods.sql"),
+        include_str!("../../queries/indicators/enrolment_periods.sql"),
     ),
     (
         "enrolment_cohorts",
-        include_str!("../queries/indicators/enrolment_cohorts.sql"),
+        include_str!("../../queries/indicators/enrolment_cohorts.sql"),
     ),
     (
         "school_cohorts",
-        include_str!("../queries/indicators/school_cohorts.sql"),
+        include_str!("../../queries/indicators/school_cohorts.sql"),
     ),
     (
         "cohort_measures",
-        include_str!("../queries/indicators/cohort_measures.sql"),
+        include_str!("../../queries/indicators/cohort_measures.sql"),
     ),
     (
         "band_counts",
-        include_str!("../queries/indicators/band_counts.sql"),
+        include_str!("../../queries/indicators/band_counts.sql"),
     ),
 ];
 
@@ -61,19 +57,19 @@ pub const VIEWS: [(&str, &str); 5] = [
 pub const OUTPUTS: [(&str, &str); 4] = [
     (
         "absence_rates_by_geographic_level",
-        include_str!("../queries/indicators/absence_rates_by_geographic_level.sql"),
+        include_str!("../../queries/indicators/absence_rates_by_geographic_level.sql"),
     ),
     (
         "absence_rates_by_school",
-        include_str!("../queries/indicators/absence_rates_by_school.sql"),
+        include_str!("../../queries/indicators/absence_rates_by_school.sql"),
     ),
     (
         "absence_by_characteristic",
-        include_str!("../queries/indicators/absence_by_characteristic.sql"),
+        include_str!("../../queries/indicators/absence_by_characteristic.sql"),
     ),
     (
         "attendance_bands",
-        include_str!("../queries/indicators/attendance_bands.sql"),
+        include_str!("../../queries/indicators/attendance_bands.sql"),
     ),
 ];
 
@@ -311,32 +307,20 @@ async fn materialise(
     Ok(())
 }
 
-/// A scratch directory removed when dropped.
-pub struct Scratch(PathBuf);
+/// A scratch directory for the job's intermediate tables, removed when dropped.
+pub struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     pub fn new() -> Result<Self, IndicatorError> {
-        let path = std::env::temp_dir().join(format!(
-            "attendance-indicators-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        std::fs::create_dir_all(&path)
-            .map_err(|e| IndicatorError::Io(path.display().to_string(), e))?;
-        Ok(Self(path))
+        tempfile::Builder::new()
+            .prefix("attendance-indicators-")
+            .tempdir()
+            .map(Self)
+            .map_err(|e| IndicatorError::Io(std::env::temp_dir().display().to_string(), e))
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 
@@ -483,115 +467,6 @@ fn keep_periods(
     Ok(out)
 }
 
-/// The first measure column of an output: everything from it on is a count or a rate.
-fn first_measure(schema: &Schema) -> usize {
-    schema
-        .fields()
-        .iter()
-        .position(|f| f.name() == "num_schools" || f.name() == "enrolments")
-        .expect("outputs have measures")
-}
-
-/// Whether a row's counts and rates are suppressed (written `c`).
-pub fn suppressed(level: &str, enrolments: i64) -> bool {
-    match level {
-        "School" => true,
-        "Local authority" => enrolments == 1 || enrolments == 2,
-        _ => false,
-    }
-}
-
-/// Turns every column into text as written in the CSV (unrounded numbers, blank for a
-/// geography column of a coarser level), with suppressed measures as `c`.
-fn to_text(batches: &[RecordBatch], suppress: bool) -> Result<Vec<RecordBatch>, IndicatorError> {
-    let mut out = Vec::with_capacity(batches.len());
-    for batch in batches {
-        let schema = batch.schema();
-        let measures = first_measure(&schema);
-        let level = cast(
-            batch.column_by_name("geographic_level").expect("level"),
-            &DataType::Utf8,
-        )?;
-        let level = level.as_string::<i32>();
-        let enrolments = cast(
-            batch.column_by_name("enrolments").expect("enrolments"),
-            &DataType::Int64,
-        )?;
-        let enrolments = enrolments.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
-        let hidden: Vec<bool> = (0..batch.num_rows())
-            .map(|i| suppress && suppressed(level.value(i), enrolments.value(i)))
-            .collect();
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
-        for (index, column) in batch.columns().iter().enumerate() {
-            let text = cast(column, &DataType::Utf8)?;
-            let text = text.as_string::<i32>();
-            let values: StringArray = (0..text.len())
-                .map(|i| {
-                    if index >= measures && hidden[i] {
-                        Some("c")
-                    } else if text.is_null(i) {
-                        Some("")
-                    } else {
-                        Some(text.value(i))
-                    }
-                })
-                .collect();
-            columns.push(Arc::new(values));
-        }
-        let fields: Vec<Field> = schema
-            .fields()
-            .iter()
-            .map(|f| Field::new(f.name(), DataType::Utf8, false))
-            .collect();
-        out.push(RecordBatch::try_new(
-            Arc::new(Schema::new(fields)),
-            columns,
-        )?);
-    }
-    Ok(out)
-}
-
-fn write_csv(path: &Path, batches: &[RecordBatch]) -> Result<(), IndicatorError> {
-    let io = |e: std::io::Error| IndicatorError::Io(path.display().to_string(), e);
-    let file = File::create(path).map_err(io)?;
-    let mut writer = datafusion::arrow::csv::WriterBuilder::new()
-        .with_header(true)
-        .build(std::io::BufWriter::new(file));
-    for batch in batches {
-        writer.write(batch)?;
-    }
-    Ok(())
-}
-
-/// Writes `batches` as a Parquet file; with no batch (an output with no rows, whose text
-/// columns have no schema to write) writes nothing and returns false.
-fn write_parquet(path: &Path, batches: &[RecordBatch]) -> Result<bool, IndicatorError> {
-    let io = |e: std::io::Error| IndicatorError::Io(path.display().to_string(), e);
-    let Some(first) = batches.first() else {
-        return Ok(false);
-    };
-    let file = File::create(path).map_err(io)?;
-    let parquet = |e: datafusion::parquet::errors::ParquetError| DataFusionError::from(e);
-    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(file, first.schema(), None)
-        .map_err(parquet)?;
-    for batch in batches {
-        writer.write(batch).map_err(parquet)?;
-    }
-    writer.close().map_err(parquet)?;
-    Ok(true)
-}
-
-fn sha256_file(path: &Path) -> Result<String, IndicatorError> {
-    let io = |e: std::io::Error| IndicatorError::Io(path.display().to_string(), e);
-    let mut file = File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buffer).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
-}
+mod files;
+pub use files::suppressed;
+use files::{sha256_file, to_text, write_csv, write_parquet};

@@ -1,0 +1,94 @@
+//! How the session registers `enrolment_summary`: the materialised table when it is fresh
+//! (built from what the store's tables hold now), else a live view computing the same SQL from
+//! the registers. The build itself is in [`crate::summary`].
+
+use datafusion::prelude::SessionContext;
+use futures::TryStreamExt;
+
+use crate::store::{SUMMARY_TABLE, Store, StoreError, TableContents, TableVersions};
+
+/// The SQL of the summary.
+pub const SUMMARY_SQL: &str = include_str!("../../queries/indicators/enrolment_summary.sql");
+/// Keys of the build's commit: the versions and the contents of the tables it was built from.
+pub(crate) const SOURCE_VERSIONS_KEY: &str = "attendance.sourceVersions";
+pub(crate) const SOURCE_CONTENTS_KEY: &str = "attendance.sourceContents";
+
+/// Errors of the summary are the store's.
+pub type SummaryError = StoreError;
+
+pub(crate) fn delta(store: &Store) -> impl Fn(deltalake::DeltaTableError) -> StoreError + '_ {
+    move |source| StoreError::Delta {
+        table: SUMMARY_TABLE,
+        path: summary_path(store).display().to_string(),
+        source,
+    }
+}
+
+/// How `enrolment_summary` was registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryState {
+    /// The materialised table matches the current store.
+    Fresh,
+    /// The table is missing or older than the store: a live view is registered instead.
+    Live,
+    /// Not up to date either: the indicators job computed it from the registers for its run.
+    Computed,
+}
+
+pub(crate) fn summary_path(store: &Store) -> std::path::PathBuf {
+    store.root().join(SUMMARY_TABLE)
+}
+
+pub(crate) fn versions_json(versions: &TableVersions) -> serde_json::Value {
+    serde_json::to_value(versions).expect("versions serialise")
+}
+
+pub(crate) fn contents_json(contents: &TableContents) -> serde_json::Value {
+    serde_json::to_value(contents).expect("contents serialise")
+}
+
+/// The materialised summary, if its last build was made from tables holding `contents`.
+pub(crate) async fn fresh_summary(
+    store: &Store,
+    contents: &TableContents,
+) -> Result<Option<deltalake::DeltaTable>, SummaryError> {
+    let Some(table) = store.open_named(SUMMARY_TABLE).await? else {
+        return Ok(None);
+    };
+    // The build's record is in the commit that wrote it; later commits (a vacuum) carry none.
+    let history: Vec<_> = table
+        .history(None)
+        .try_collect()
+        .await
+        .map_err(delta(store))?;
+    let recorded = history
+        .iter()
+        .find_map(|c| c.info.get(SOURCE_CONTENTS_KEY).cloned())
+        .unwrap_or(serde_json::Value::Null);
+    Ok((recorded == contents_json(contents)).then_some(table))
+}
+
+/// Registers `enrolment_summary` in `ctx` (whose store tables are at `versions`); with `live`,
+/// always as the live view.
+pub async fn register_summary(
+    ctx: &SessionContext,
+    store: &Store,
+    contents: &TableContents,
+    live: bool,
+) -> Result<SummaryState, SummaryError> {
+    ctx.deregister_table(SUMMARY_TABLE)?;
+    if !live && let Some(table) = fresh_summary(store, contents).await? {
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(delta(store))?;
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(|e| delta(store)(e.into()))?;
+        ctx.register_table(SUMMARY_TABLE, provider)?;
+        return Ok(SummaryState::Fresh);
+    }
+    let view = ctx.sql(SUMMARY_SQL).await?.into_view();
+    ctx.register_table(SUMMARY_TABLE, view)?;
+    Ok(SummaryState::Live)
+}

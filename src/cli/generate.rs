@@ -50,10 +50,7 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<()> {
         la,
         force,
     } = args;
-    let start: i32 = year
-        .get(..4)
-        .and_then(|y| y.parse().ok())
-        .filter(|y| crate::ingest::format_academic_year(*y) == year)
+    let start: i32 = attendance_udfs::calendar::parse_academic_year(&year)
         .with_context(|| format!("`{year}` is not an academic year like 2024-25"))?;
     let config = crate::generate::GenerateConfig {
         pupils,

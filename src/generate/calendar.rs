@@ -15,32 +15,19 @@ pub fn from_date32(d: i32) -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + Duration::days(d as i64)
 }
 
-/// Easter Sunday of year `y` (anonymous Gregorian computus).
+/// A date of the udfs crate's calendar (the one calendar of the workspace) as a chrono date.
+fn civil(d: attendance_udfs::calendar::CivilDate) -> NaiveDate {
+    from_date32(d.to_days())
+}
+
+/// Easter Sunday of year `y` (the Gregorian computus of `attendance_udfs::calendar`).
 pub fn easter(y: i32) -> NaiveDate {
-    let a = y % 19;
-    let b = y / 100;
-    let c = y % 100;
-    let d = b / 4;
-    let e = b % 4;
-    let f = (b + 8) / 25;
-    let g = (b - f + 1) / 3;
-    let h = (19 * a + b - d - g + 15) % 30;
-    let i = c / 4;
-    let k = c % 4;
-    let l = (32 + 2 * e + 2 * i - h - k) % 7;
-    let m = (a + 11 * h + 22 * l) / 451;
-    let month = (h + l - 7 * m + 114) / 31;
-    let day = (h + l - 7 * m + 114) % 31 + 1;
-    NaiveDate::from_ymd_opt(y, month as u32, day as u32).unwrap()
+    civil(attendance_udfs::calendar::easter_sunday(y))
 }
 
 /// The spring bank holiday: the last Monday of May of year `y`.
 pub fn spring_bank_holiday(y: i32) -> NaiveDate {
-    let mut d = NaiveDate::from_ymd_opt(y, 5, 31).unwrap();
-    while d.weekday() != Weekday::Mon {
-        d = d.pred_opt().unwrap();
-    }
-    d
+    civil(attendance_udfs::calendar::spring_bank_holiday(y))
 }
 
 fn first_monday_on_or_after(d: NaiveDate) -> NaiveDate {

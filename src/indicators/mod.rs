@@ -171,12 +171,7 @@ fn validate(options: &IndicatorOptions) -> Result<(), IndicatorError> {
         }
     }
     for y in &options.years {
-        let ok = y.len() == 7
-            && y.as_bytes()[4] == b'-'
-            && y[..4]
-                .parse::<i32>()
-                .is_ok_and(|s| crate::ingest::format_academic_year(s) == *y);
-        if !ok {
+        if attendance_udfs::calendar::parse_academic_year(y).is_none() {
             return Err(IndicatorError::Year(y.clone()));
         }
     }

@@ -58,40 +58,25 @@ pub fn is_weekend(date: NaiveDate) -> bool {
     matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
-/// The academic year (1 August to 31 July) a date falls in, written `2024-25`.
+/// The academic year (1 August to 31 July) a date falls in, written `2024-25` (the arithmetic
+/// of `attendance_udfs::calendar`, the one calendar of the workspace).
 pub fn academic_year_of(date: NaiveDate) -> String {
-    let start = if date.month() >= 8 {
-        date.year()
-    } else {
-        date.year() - 1
-    };
+    let days = crate::ingest::date32(date);
+    let start = attendance_udfs::calendar::academic_year_start(
+        attendance_udfs::calendar::CivilDate::from_days(days),
+    );
     format_academic_year(start)
 }
 
 pub fn format_academic_year(start: i32) -> String {
-    format!("{start}-{:02}", (start + 1).rem_euclid(100))
+    attendance_udfs::calendar::academic_year_label(start)
 }
 
 /// `2024-25` → 2024.
 pub fn parse_academic_year(s: &str) -> Result<i32, String> {
-    let b = s.as_bytes();
-    let ok = b.len() == 7
-        && b[4] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || c.is_ascii_digit());
-    if !ok {
-        return Err("not an academic year like 2024-25".into());
-    }
-    let start: i32 = s[..4]
-        .parse()
-        .map_err(|_| "not an academic year like 2024-25")?;
-    if format_academic_year(start) != s {
-        return Err(
-            "not an academic year like 2024-25 (the second year must follow the first)".into(),
-        );
-    }
-    Ok(start)
+    attendance_udfs::calendar::parse_academic_year(s).ok_or_else(|| {
+        "not an academic year like 2024-25 (two years, the second following the first)".into()
+    })
 }
 
 /// Booleans as `true`/`false`, `1`/`0` or `Y`/`N`.

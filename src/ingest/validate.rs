@@ -551,5 +551,5 @@ impl RegisterRows {
 
 /// `2024-25` → 2024 (the year string is one this module formatted).
 fn academic_year_start(academic_year: &str) -> i32 {
-    academic_year[..4].parse().unwrap_or_default()
+    attendance_udfs::calendar::parse_academic_year(academic_year).unwrap_or_default()
 }

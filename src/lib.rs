@@ -1,9 +1,20 @@
 //! attendance: an embedded analytics engine for school attendance registers in England.
 //!
-//! - [`store`]: the three Delta Lake tables under `--data DIR`.
-//! - [`ingest`]: validated, atomic loading of CSV/Parquet input.
-//! - [`session`]: the one `SessionContext` builder every entry point uses ([`session::memory`]: its pool; [`session::policy`]: SQL reads and never writes).
-//! - [`query`], [`output`], [`shell`], [`cli`]: running SQL and showing results.
+//! The modules, in the order data flows through them:
+//! - [`store`]: the Delta Lake tables under `--data DIR` and every write to them: table layout
+//!   and Parquet settings, commit metadata, ordered parallel writes ([`store::write`]), the
+//!   write lock ([`store::lock`]), file checksums ([`store::checksum`]), `check` and `vacuum`.
+//! - [`ingest`]: validated, atomic loading of CSV/Parquet input, by phase (find, read, stage,
+//!   check, write); what a code means lives in the `attendance-udfs` crate (`codes.rs`).
+//! - [`session`]: the one `SessionContext` builder every entry point uses: configuration,
+//!   attendance functions, the store's tables and how `enrolment_summary` is registered
+//!   ([`session::summary_table`]), the memory pool ([`session::memory`]) and the rule that SQL
+//!   reads and never writes ([`session::policy`]).
+//! - [`summary`]: the build of the derived enrolment summary.
+//! - [`indicators`]: the EES indicator files from `queries/indicators/*.sql`.
+//! - [`generate`]: the synthetic data model, its calibration and its store writer.
+//! - [`publish`]: output directories written whole.
+//! - [`cli`]: the command line, one file per subcommand; the only module that prints.
 // DataFusion's and Delta's errors are large; the errors here carry them unboxed, as DataFusion does.
 #![allow(clippy::result_large_err)]
 

@@ -113,17 +113,17 @@ pub async fn summarise_in_chunks(
             ),
         ])
         .with_max_retries(0);
-    let written = table
-        .write(vec![])
-        .with_input_plan(plan)
-        .with_session_state(Arc::new(ctx.state()))
-        .with_save_mode(SaveMode::Overwrite)
-        .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
-        .with_partition_columns(["academic_year"])
-        .with_writer_properties(crate::store::writer_properties(None))
-        .with_commit_properties(commit)
-        .await
-        .map_err(delta(store))?;
+    let written = crate::store::write::PlannedWrite {
+        mode: SaveMode::Overwrite,
+        partition_columns: vec!["academic_year".to_string()],
+        writer_properties: crate::store::writer_properties(None),
+        commit,
+        replace_where: None,
+        replace_schema: true,
+    }
+    .run(table, &ctx, plan)
+    .await
+    .map_err(delta(store))?;
     let last: Vec<_> = written
         .history(Some(1))
         .try_collect()

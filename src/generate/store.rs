@@ -36,12 +36,8 @@ pub struct GenerateReport {
 fn delta_error(
     store: &Store,
     table: Table,
-) -> impl Fn(deltalake::DeltaTableError) -> StoreError + '_ {
-    move |source| StoreError::Delta {
-        table: table.name(),
-        path: store.table_path(table).display().to_string(),
-        source,
-    }
+) -> impl Fn(deltalake::DeltaTableError) -> StoreError + use<> {
+    StoreError::delta(table.name(), store.table_path(table).display().to_string())
 }
 
 async fn write_table(
@@ -51,17 +47,14 @@ async fn write_table(
     plan: datafusion::logical_expr::LogicalPlan,
 ) -> Result<(), StoreError> {
     let delta = store.load_for_write(table).await?;
-    let mut write = delta
-        .write(vec![])
-        .with_input_plan(plan)
-        .with_session_state(Arc::new(ctx.state()))
-        .with_save_mode(SaveMode::Overwrite)
-        .with_writer_properties(table.writer_properties())
-        .with_commit_properties(crate::store::replace_all_properties(&[]));
-    if !table.partition_columns().is_empty() {
-        write = write.with_partition_columns(table.partition_columns().iter().copied());
-    }
-    write.await.map_err(delta_error(store, table))?;
+    crate::store::write::PlannedWrite::to_table(
+        table,
+        SaveMode::Overwrite,
+        crate::store::replace_all_properties(&[]),
+    )
+    .run(delta, ctx, plan)
+    .await
+    .map_err(delta_error(store, table))?;
     Ok(())
 }
 

@@ -186,20 +186,14 @@ pub(super) async fn commit(
         .sql(&format!("SELECT * FROM {name}"))
         .await?
         .into_unoptimized_plan();
-    let mut write = delta
-        .write(vec![])
-        .with_input_plan(plan)
-        .with_session_state(Arc::new(ctx.state()))
-        .with_save_mode(mode)
-        .with_writer_properties(table.writer_properties())
-        .with_commit_properties(commit_properties(hashes));
-    if !table.partition_columns().is_empty() {
-        write = write.with_partition_columns(table.partition_columns().iter().copied());
-    }
-    if let Some(predicate) = replace_where {
-        write = write.with_replace_where(predicate);
-    }
-    write.await.map_err(delta_error(table))?;
+    let write = crate::store::write::PlannedWrite {
+        replace_where,
+        ..crate::store::write::PlannedWrite::to_table(table, mode, commit_properties(hashes))
+    };
+    write
+        .run(delta, ctx, plan)
+        .await
+        .map_err(delta_error(table))?;
     Ok(())
 }
 

@@ -16,12 +16,8 @@ pub(crate) const SOURCE_CONTENTS_KEY: &str = "attendance.sourceContents";
 /// Errors of the summary are the store's.
 pub type SummaryError = StoreError;
 
-pub(crate) fn delta(store: &Store) -> impl Fn(deltalake::DeltaTableError) -> StoreError + '_ {
-    move |source| StoreError::Delta {
-        table: SUMMARY_TABLE,
-        path: summary_path(store).display().to_string(),
-        source,
-    }
+pub(crate) fn delta(store: &Store) -> impl Fn(deltalake::DeltaTableError) -> StoreError + use<> {
+    StoreError::delta(SUMMARY_TABLE, summary_path(store).display().to_string())
 }
 
 /// How `enrolment_summary` was registered.

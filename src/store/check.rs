@@ -291,11 +291,9 @@ struct LiveFile {
 }
 
 fn live_files(table: &deltalake::DeltaTable) -> Result<Vec<LiveFile>, StoreError> {
-    let snapshot = table.snapshot().map_err(|source| StoreError::Delta {
-        table: "?",
-        path: table.table_url().to_string(),
-        source,
-    })?;
+    let snapshot = table
+        .snapshot()
+        .map_err(StoreError::delta("?", table.table_url().to_string()))?;
     let files = snapshot.log_data();
     Ok(files
         .iter()
@@ -347,12 +345,8 @@ async fn remove_files(
     use deltalake::kernel::Action;
     use deltalake::kernel::transaction::{CommitBuilder, TableReference};
     use futures::TryStreamExt;
-    let error = |source| StoreError::Delta {
-        table: name,
-        path: table.table_url().to_string(),
-        source,
-    };
-    let snapshot = table.snapshot().map_err(error)?;
+    let error = StoreError::delta(name, table.table_url().to_string());
+    let snapshot = table.snapshot().map_err(&error)?;
     let log_store = table.log_store();
     let wanted: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
     let removes: Vec<Action> = snapshot
@@ -362,7 +356,7 @@ async fn remove_files(
         .map_ok(|file| Action::Remove(file.remove_action(true)))
         .try_collect()
         .await
-        .map_err(error)?;
+        .map_err(&error)?;
     CommitBuilder::from(
         deltalake::kernel::transaction::CommitProperties::default()
             .with_metadata([(
@@ -378,7 +372,7 @@ async fn remove_files(
         deltalake::protocol::DeltaOperation::Delete { predicate: None },
     )
     .await
-    .map_err(error)?;
+    .map_err(&error)?;
     Ok(())
 }
 

@@ -88,6 +88,21 @@ pub enum StoreError {
     Conflict(&'static str),
 }
 
+impl StoreError {
+    /// The error for a delta-rs failure on the table `table` at `path`: the one constructor of
+    /// [`StoreError::Delta`], as a closure for `map_err`.
+    pub fn delta(
+        table: &'static str,
+        path: String,
+    ) -> impl Fn(DeltaTableError) -> StoreError + Clone {
+        move |source| StoreError::Delta {
+            table,
+            path: path.clone(),
+            source,
+        }
+    }
+}
+
 /// One of the store's three tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
@@ -271,13 +286,9 @@ impl Store {
             .map_err(|e| StoreError::Io(path.display().to_string(), e))?;
         let url = Url::from_directory_path(&abs)
             .map_err(|_| StoreError::Missing(abs.display().to_string()))?;
-        let error = |source| StoreError::Delta {
-            table: name,
-            path: path.display().to_string(),
-            source,
-        };
+        let error = StoreError::delta(name, path.display().to_string());
         deltalake::DeltaTableBuilder::from_url(url.clone())
-            .map_err(error)?
+            .map_err(&error)?
             .with_storage_backend(self.object_store()?, url)
             .build()
             .map_err(error)
@@ -309,20 +320,15 @@ impl Store {
             check::LatestCommit::Ok => {}
         }
         let mut table = self.table_handle(name)?;
-        table.load().await.map_err(|source| StoreError::Delta {
-            table: name,
-            path: self.root.join(name).display().to_string(),
-            source,
-        })?;
+        table.load().await.map_err(StoreError::delta(
+            name,
+            self.root.join(name).display().to_string(),
+        ))?;
         Ok(Some(table))
     }
 
     fn delta_error(&self, table: Table, source: DeltaTableError) -> StoreError {
-        StoreError::Delta {
-            table: table.name(),
-            path: self.table_path(table).display().to_string(),
-            source,
-        }
+        StoreError::delta(table.name(), self.table_path(table).display().to_string())(source)
     }
 
     /// The table at its latest version, or `None` if nothing was ever committed to it.
@@ -362,11 +368,7 @@ impl Store {
                 .with_dry_run(dry_run)
                 .with_commit_properties(CommitProperties::default().with_max_retries(0))
                 .await
-                .map_err(|source| StoreError::Delta {
-                    table: name,
-                    path: path.display().to_string(),
-                    source,
-                })?;
+                .map_err(StoreError::delta(name, path.display().to_string()))?;
             report.push((name, metrics.files_deleted));
         }
         // What interrupted writes left: staging directories (no ingest runs while the lock is
@@ -479,11 +481,10 @@ impl Store {
             if let Some(table) = self.open_named(name).await?
                 && table
                     .get_file_uris()
-                    .map_err(|source| StoreError::Delta {
-                        table: name,
-                        path: self.root.join(name).display().to_string(),
-                        source,
-                    })?
+                    .map_err(StoreError::delta(
+                        name,
+                        self.root.join(name).display().to_string(),
+                    ))?
                     .next()
                     .is_some()
             {
@@ -518,11 +519,7 @@ pub fn files_digest(delta: &DeltaTable) -> Result<String, StoreError> {
     let root = delta.table_url().to_string();
     let mut paths: Vec<String> = delta
         .get_file_uris()
-        .map_err(|source| StoreError::Delta {
-            table: "?",
-            path: root.clone(),
-            source,
-        })?
+        .map_err(StoreError::delta("?", root.clone()))?
         .map(|uri| uri.strip_prefix(&root).map(str::to_owned).unwrap_or(uri))
         .collect();
     paths.sort();

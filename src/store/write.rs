@@ -55,15 +55,12 @@ pub async fn write_sources(
     commit: Commit,
     hashes: &[String],
 ) -> Result<(), StoreError> {
-    let delta_error = |source| StoreError::Delta {
-        table: table.name(),
-        path: store.table_path(table).display().to_string(),
-        source,
-    };
+    let delta_error =
+        StoreError::delta(table.name(), store.table_path(table).display().to_string());
     let delta = store.load_for_write(table).await?;
     let exists = delta.version().is_some();
     let stats = if exists {
-        let snapshot = delta.snapshot().map_err(delta_error)?;
+        let snapshot = delta.snapshot().map_err(&delta_error)?;
         WriterStatsConfig::from_config(snapshot.snapshot().table_configuration())
     } else {
         // A new table has Delta's default statistics settings.
@@ -296,4 +293,65 @@ async fn commit_files(
         .build(Some(snapshot as &dyn TableReference), log_store, operation)
         .await?;
     Ok(())
+}
+
+/// A write of a planned query's rows through delta-rs's write builder (the rows are sorted
+/// and split by partition as the plan gives them), in one commit.
+pub struct PlannedWrite {
+    pub mode: SaveMode,
+    pub partition_columns: Vec<String>,
+    pub writer_properties: datafusion::parquet::file::properties::WriterProperties,
+    pub commit: deltalake::kernel::transaction::CommitProperties,
+    /// With [`SaveMode::Overwrite`]: replace only the rows matching this predicate.
+    pub replace_where: Option<String>,
+    /// The plan's schema replaces the table's (a derived table whose columns may change).
+    pub replace_schema: bool,
+}
+
+impl PlannedWrite {
+    /// A write to one of the store's tables, with its partitioning and Parquet settings.
+    pub fn to_table(
+        table: Table,
+        mode: SaveMode,
+        commit: deltalake::kernel::transaction::CommitProperties,
+    ) -> Self {
+        Self {
+            mode,
+            partition_columns: table
+                .partition_columns()
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            writer_properties: table.writer_properties(),
+            commit,
+            replace_where: None,
+            replace_schema: false,
+        }
+    }
+
+    /// Runs `plan` in `ctx` and commits its rows to `delta`; returns the table after the commit.
+    pub async fn run(
+        self,
+        delta: DeltaTable,
+        ctx: &datafusion::prelude::SessionContext,
+        plan: datafusion::logical_expr::LogicalPlan,
+    ) -> deltalake::DeltaResult<DeltaTable> {
+        let mut write = delta
+            .write(vec![])
+            .with_input_plan(plan)
+            .with_session_state(Arc::new(ctx.state()))
+            .with_save_mode(self.mode)
+            .with_writer_properties(self.writer_properties)
+            .with_commit_properties(self.commit);
+        if !self.partition_columns.is_empty() {
+            write = write.with_partition_columns(self.partition_columns);
+        }
+        if let Some(predicate) = self.replace_where {
+            write = write.with_replace_where(predicate);
+        }
+        if self.replace_schema {
+            write = write.with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite);
+        }
+        write.await
+    }
 }

@@ -13,7 +13,7 @@
 //! - [`summary`]: the build of the derived enrolment summary.
 //! - [`indicators`]: the EES indicator files from `queries/indicators/*.sql`.
 //! - [`generate`]: the synthetic data model, its calibration and its store writer.
-//! - [`publish`]: output directories written whole.
+//! - [`publish`]: output directories written whole; [`progress`]: how long work reports progress.
 //! - [`cli`]: the command line, one file per subcommand; the only module that prints.
 // DataFusion's and Delta's errors are large; the errors here carry them unboxed, as DataFusion does.
 #![allow(clippy::result_large_err)]
@@ -22,6 +22,7 @@ pub mod cli;
 pub mod generate;
 pub mod indicators;
 pub mod ingest;
+pub mod progress;
 pub mod publish;
 pub mod schema;
 pub mod session;

@@ -1,6 +1,5 @@
 //! `attendance generate`: Generate a synthetic store (or the CSV input files) of national-scale register data
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -91,7 +90,7 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<()> {
         &store,
         &selection,
         &data.session_options(),
-        std::io::stderr().is_terminal(),
+        &super::progress::for_terminal(),
         force,
     )
     .await?;
@@ -106,7 +105,11 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<()> {
         report.bytes,
         report.bytes as f64 / report.marks.max(1) as f64
     );
-    let summary = crate::summary::summarise(&store, &data.session_options(), true).await?;
+    let progress = super::progress::for_terminal();
+    progress.step("building enrolment_summary", None);
+    let summary = crate::summary::summarise(&store, &data.session_options(), true).await;
+    progress.finish();
+    let summary = summary?;
     eprintln!(
         "enrolment_summary: {} rows in {:.1} s",
         summary.rows, summary.seconds

@@ -62,7 +62,11 @@ pub async fn run(args: IndicatorsArgs) -> anyhow::Result<()> {
         session: data.session_options(),
         force,
     };
-    let manifest = crate::indicators::run(&store, &options).await?;
+    let progress = super::progress::for_terminal();
+    progress.step("computing the indicators", None);
+    let manifest = crate::indicators::run(&store, &options).await;
+    progress.finish();
+    let manifest = manifest?;
     for output in &manifest.outputs {
         eprintln!(
             "{:>8} rows  {}",

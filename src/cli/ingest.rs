@@ -1,6 +1,5 @@
 //! `attendance ingest`: Load schools, pupils and register marks (CSV or Parquet) into the store
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -55,7 +54,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         registers,
         update,
         reject_file: reject_file.clone(),
-        progress: std::io::stderr().is_terminal(),
+        progress: Some(super::progress::for_terminal()),
         session: data.session_options(),
         large_input_rows: None,
         wait: data.wait,
@@ -67,7 +66,11 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         eprintln!("{summary}");
     }
     if !no_summarise && store.load(crate::store::Table::Registers).await?.is_some() {
-        match crate::summary::summarise(&store, &data.session_options(), false).await {
+        let progress = super::progress::for_terminal();
+        progress.step("building enrolment_summary", None);
+        let rebuilt = crate::summary::summarise(&store, &data.session_options(), false).await;
+        progress.finish();
+        match rebuilt {
             Ok(report) if report.rebuilt => eprintln!(
                 "enrolment_summary rebuilt: {} rows in {:.2} s",
                 report.rows, report.seconds

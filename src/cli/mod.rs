@@ -12,6 +12,7 @@ pub mod generate;
 pub mod indicators;
 pub mod ingest;
 pub mod output;
+pub mod progress;
 pub mod query;
 pub mod shell;
 pub mod sql;

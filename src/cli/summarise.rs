@@ -18,7 +18,11 @@ pub struct SummariseArgs {
 pub async fn run(args: SummariseArgs) -> anyhow::Result<()> {
     let SummariseArgs { data, force } = args;
     let store = Store::open_existing(&data.data)?.waiting(data.wait);
-    let report = crate::summary::summarise(&store, &data.session_options(), force).await?;
+    let progress = super::progress::for_terminal();
+    progress.step("building enrolment_summary", None);
+    let report = crate::summary::summarise(&store, &data.session_options(), force).await;
+    progress.finish();
+    let report = report?;
     let versions = report
         .source_versions
         .iter()

@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use std::path::Path;
 
+use crate::progress::ProgressRef;
 use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::Int32Type;
 use datafusion::prelude::SessionContext;
 use deltalake::protocol::SaveMode;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::generate::{Dataset, GenerateConfig, plan};
@@ -225,7 +225,7 @@ pub async fn generate_store(
     store: &Store,
     selection: &Selection,
     options: &SessionOptions,
-    progress: bool,
+    progress: &ProgressRef,
     replace: bool,
 ) -> Result<GenerateReport, StoreError> {
     let started = Instant::now();
@@ -259,21 +259,10 @@ pub async fn generate_store(
     write_table(store, &ctx, Table::Pupils, pupils).await?;
 
     let marks = selection.marks();
-    let bar = if progress {
-        let bar = ProgressBar::with_draw_target(Some(marks), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "marks [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}",
-            )
-            .expect("template")
-            .progress_chars("=> "),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = progress.clone();
+    bar.step("marks", Some(marks));
     write_registers(store, &dataset, &selection.partitions, parts, &bar).await?;
-    bar.finish_and_clear();
+    bar.finish();
 
     let mut bytes = 0;
     for table in Table::ALL {
@@ -300,7 +289,7 @@ async fn write_registers(
     dataset: &Arc<Dataset>,
     las: &[usize],
     parts: usize,
-    bar: &ProgressBar,
+    bar: &ProgressRef,
 ) -> Result<(), StoreError> {
     let sources: Vec<BatchSource> = las
         .iter()
@@ -308,7 +297,7 @@ async fn write_registers(
             let (dataset, bar) = (dataset.clone(), bar.clone());
             Box::new(move |tx: &BatchSender| {
                 for batch in dataset.registers(la) {
-                    bar.inc(batch.num_rows() as u64);
+                    bar.advance(batch.num_rows() as u64);
                     if tx.blocking_send(batch).is_err() {
                         break;
                     }

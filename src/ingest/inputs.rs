@@ -3,8 +3,6 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use self::source::InputFile;
 use crate::store::{Store, Table};
 
@@ -108,33 +106,4 @@ pub(super) async fn inputs(
         }
     }
     Ok(Inputs { load, skipped })
-}
-
-pub(super) fn progress_bar(show: bool, total_bytes: u64) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .expect("template")
-        .progress_chars("=> "),
-    );
-    bar
-}
-
-/// A spinner with a message and the time spent, on stderr (drawn only when it is a terminal).
-pub(super) fn spinner(show: bool) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    // Cleared when dropped too (an error), so the error message stands alone.
-    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-        .with_finish(indicatif::ProgressFinish::AndClear);
-    spinner
-        .set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("template"));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    spinner
 }

@@ -50,9 +50,9 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::progress::{Progress, ProgressRef};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
-use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use self::source::{InputFile, read_records};
@@ -71,8 +71,8 @@ pub struct IngestOptions {
     pub update: bool,
     /// Write invalid rows with their reason to this file and load the rest.
     pub reject_file: Option<PathBuf>,
-    /// Show a progress bar on stderr (only drawn when stderr is a terminal).
-    pub progress: bool,
+    /// Where the ingest reports its progress (nowhere when `None`).
+    pub progress: Option<ProgressRef>,
     /// From how many staged marks on the checks and the sort plan for memory rather than speed
     /// (one sort at a time, sort-merge joins); `None`: 4 million.
     pub large_input_rows: Option<usize>,
@@ -93,7 +93,12 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
 
     // Find: the files to load, and those already loaded.
     let inputs = find_inputs(store, options, &mut summary).await?;
-    let bar = progress_bar(options.progress, inputs.bytes());
+    let progress = options
+        .progress
+        .clone()
+        .unwrap_or_else(crate::progress::silent);
+    let bar = progress.as_ref();
+    bar.step("reading", Some(inputs.bytes()));
     let mut session = options.session.clone();
     if session.memory_limit == DEFAULT_MEMORY_LIMIT {
         // Of the default 2 GB, what ingest's own buffers (staging, writers) and what the
@@ -106,9 +111,8 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     let store = &store.expecting(planned);
 
     // Read and validate schools and pupils; validate and stage the marks.
-    let rows = read_schools_and_pupils(&ctx, &inputs, &mut problems, &mut summary, &bar).await?;
-    let staged = stage_registers(store, &inputs, &rows, &mut problems, &mut summary, &bar)?;
-    bar.finish_and_clear();
+    let rows = read_schools_and_pupils(&ctx, &inputs, &mut problems, &mut summary, bar).await?;
+    let staged = stage_registers(store, &inputs, &rows, &mut problems, &mut summary, bar)?;
     summary.phases.validate = started.elapsed().as_secs_f64();
     problems.check()?;
     let rows_read =
@@ -121,14 +125,16 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
 
     // Check the marks against each other and the store. The checks and the writes report no
     // progress of their own: a spinner says which runs.
-    let spinner = spinner(options.progress);
-    spinner.set_message(format!("checking {} marks", summary.registers.rows_read));
+    bar.step(
+        &format!("checking {} marks", summary.registers.rows_read),
+        None,
+    );
     let register_plan =
         check_registers(&ctx, options, &session, &inputs, &staged, &mut problems).await?;
     summary.phases.check = started.elapsed().as_secs_f64() - summary.phases.validate;
 
     // Write: the reject file, then one commit for each table.
-    spinner.set_message("writing");
+    bar.step("writing", None);
     if let Some(path) = &options.reject_file {
         write_rejects(path, &problems)?;
     }
@@ -144,7 +150,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     )
     .await?;
     drop(staged);
-    spinner.finish_and_clear();
+    bar.finish();
     for (table, t) in [
         (Table::Schools, &mut summary.schools),
         (Table::Pupils, &mut summary.pupils),
@@ -225,11 +231,11 @@ async fn read_schools_and_pupils(
     inputs: &AllInputs,
     problems: &mut Problems,
     summary: &mut IngestSummary,
-    bar: &ProgressBar,
+    bar: &dyn Progress,
 ) -> Result<ValidRows, IngestError> {
     let mut schools = stored_schools(ctx).await?;
     let mut new_schools = Vec::new();
-    bar.set_message("schools");
+
     for file in &inputs.schools.load {
         let mut rows = SchoolRows::default();
         read_records(
@@ -244,7 +250,7 @@ async fn read_schools_and_pupils(
         )?;
         rows.add_to(&mut schools);
         new_schools.push(rows.to_batch());
-        bar.inc(file.bytes);
+        bar.advance(file.bytes);
     }
     let mut enrolments = if inputs.registers.load.is_empty() {
         EnrolmentSet::new()
@@ -252,7 +258,7 @@ async fn read_schools_and_pupils(
         stored_enrolments(ctx).await?
     };
     let mut new_pupils = Vec::new();
-    bar.set_message("pupils");
+
     for file in &inputs.pupils.load {
         let mut rows = PupilRows::default();
         read_records(
@@ -268,7 +274,7 @@ async fn read_schools_and_pupils(
             },
         )?;
         new_pupils.push(rows.finish());
-        bar.inc(file.bytes);
+        bar.advance(file.bytes);
     }
     Ok(ValidRows {
         new_schools,
@@ -294,9 +300,8 @@ fn stage_registers(
     rows: &ValidRows,
     problems: &mut Problems,
     summary: &mut IngestSummary,
-    bar: &ProgressBar,
+    bar: &dyn Progress,
 ) -> Result<StagedMarks, IngestError> {
-    bar.set_message("registers");
     let staging = StagingDir::create(store)?;
     let keep_rejects = problems.keep_rejects;
     let staged: Vec<Result<StagedFile, IngestError>> = inputs

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
-use indicatif::ProgressBar;
 
 use self::source::{InputFile, read_records};
 use crate::store::Store;
@@ -79,7 +78,7 @@ pub(super) fn stage_register_file(
     schools: &SchoolMap,
     enrolments: &EnrolmentSet,
     keep_rejects: bool,
-    bar: &ProgressBar,
+    bar: &dyn crate::progress::Progress,
 ) -> Result<StagedFile, IngestError> {
     let mut problems = Problems::new(keep_rejects);
     let mut rows = RegisterRows::new(src);
@@ -123,7 +122,7 @@ pub(super) fn stage_register_file(
     writer
         .close()
         .map_err(|e| IngestError::DataFusion(e.into()))?;
-    bar.inc(file.bytes);
+    bar.advance(file.bytes);
     Ok(StagedFile {
         path: out_path,
         rows_read,

@@ -67,9 +67,15 @@ async fn national_row_equals_independent_sql() {
         academic_year: 2024,
     };
     let selection = Selection::new(&config, &[]).unwrap();
-    generate_store(&store, &selection, &SessionOptions::default(), false, false)
-        .await
-        .unwrap();
+    generate_store(
+        &store,
+        &selection,
+        &SessionOptions::default(),
+        &attendance::progress::silent(),
+        false,
+    )
+    .await
+    .unwrap();
 
     let ctx = base_session(&SessionOptions::default()).unwrap();
     store.register_tables(&ctx).await.unwrap();

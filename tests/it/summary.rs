@@ -79,9 +79,15 @@ async fn chunked_build_equals_the_live_summary() {
         academic_year: 2024,
     };
     let selection = Selection::new(&config, &[]).unwrap();
-    generate_store(&store, &selection, &SessionOptions::default(), false, false)
-        .await
-        .unwrap();
+    generate_store(
+        &store,
+        &selection,
+        &SessionOptions::default(),
+        &attendance::progress::silent(),
+        false,
+    )
+    .await
+    .unwrap();
     let all = "SELECT * FROM enrolment_summary ORDER BY academic_year, urn, pupil_id, term";
     let totals = "SELECT count(*), count(DISTINCT urn), sum(possible), sum(overall), \
                   sum(sess_unauth_noyet) FROM enrolment_summary";
@@ -118,9 +124,15 @@ async fn generating_again_replaces_the_registers() {
         };
         let selection = Selection::new(&config, &[]).unwrap();
         // The second run replaces the first's data (`--force`).
-        let report = generate_store(&store, &selection, &SessionOptions::default(), false, true)
-            .await
-            .unwrap();
+        let report = generate_store(
+            &store,
+            &selection,
+            &SessionOptions::default(),
+            &attendance::progress::silent(),
+            true,
+        )
+        .await
+        .unwrap();
         marks.push(report.marks);
     }
     assert_ne!(marks[0], marks[1]);

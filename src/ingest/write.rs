@@ -499,90 +499,125 @@ pub(super) async fn write_registers(
         )
         .await
     } else {
-        // Rewrite the touched partitions: stored marks not superseded, plus the new marks.
-        let predicate = partition_filter("", touched);
-        // A new mark replaces the stored one with its key. For a correction, the stored marks
-        // without a new one are found by a join holding the new marks (few) in memory; for
-        // many new marks, both go through one sort by key (which spills), the stored just
-        // before the new, and a mark is dropped when the next has its key.
-        let rewrite = |touched: &BTreeSet<(String, String, String)>, large: bool| {
-            let filter = partition_filter("r.", touched);
-            let kept_filter = partition_filter("", touched);
-            // Sorts that may spill take strings as plain `Utf8` (see `select_list`).
-            let columns = select_list(&names, "", large);
-            if plan.large_input {
-                let plain = select_list(&names, "", true);
-                let next = |c: &str| format!("lead({c}) OVER w");
-                format!(
-                    r#"SELECT {columns} FROM (
-                         SELECT *, {} AS next_urn, {} AS next_pupil, {} AS next_date,
-                                {} AS next_session
-                         FROM (SELECT {plain}, 0 AS _new FROM registers r WHERE {filter}
-                               UNION ALL
-                               SELECT {plain}, 1 AS _new FROM ingest_kept
-                               WHERE {kept_filter})
-                         WINDOW w AS (ORDER BY urn, pupil_id, "date", "session", _new))
-                       WHERE NOT (next_urn IS NOT NULL AND next_urn = urn
-                                  AND next_pupil = pupil_id AND next_date = "date"
-                                  AND next_session = "session") {order}"#,
-                    next("urn"),
-                    next("pupil_id"),
-                    next("\"date\""),
-                    next("\"session\""),
-                )
-            } else {
-                let kept_columns = select_list(&names, "r.", large);
-                format!(
-                    r#"SELECT {kept_columns} FROM (SELECT * FROM ingest_kept WHERE {kept_filter}) k
-                         RIGHT ANTI JOIN (SELECT * FROM registers r WHERE {filter}) r
-                         ON k.urn = r.urn AND k.pupil_id = r.pupil_id AND k."date" = r."date"
-                            AND k."session" = r."session"
-                       UNION ALL SELECT {columns} FROM ingest_kept WHERE {kept_filter} {order}"#
-                )
-            }
-        };
-        let streams: Vec<Vec<String>> = if plan.large_input {
-            // Many new marks: one query, one sort (which spills), the staged marks read once.
-            vec![vec![rewrite(touched, true)]]
-        } else {
-            // A correction: one query per partition, each sorting one partition's marks (in
-            // memory, unless a partition is large), the partitions in `workers` streams. (Groups
-            // of partitions of up to 4 M marks, to read the staged marks fewer times, ran out of
-            // the budget at scale M.)
-            let largest = count(
-                ctx,
-                &format!(
-                    "SELECT count(*) AS n FROM registers r WHERE {}
-                     GROUP BY academic_year, la_code ORDER BY n DESC LIMIT 1",
-                    partition_filter("r.", touched)
-                ),
-            )
-            .await?;
-            // Two sorts of a quarter of `large_rows` each fit the budget in memory; larger
-            // partitions are sorted one at a time, with room to spill.
-            let large = largest as usize > plan.large_rows / 4;
-            let streams = if large {
-                plan_for_memory(ctx, plan.memory_limit).await?;
-                1
-            } else {
-                workers
-            };
-            let queries: Vec<String> = touched
-                .iter()
-                .map(|p| rewrite(&BTreeSet::from([p.clone()]), large))
-                .collect();
-            let chunk = queries.len().div_ceil(streams).max(1);
-            queries.chunks(chunk).map(|c| c.to_vec()).collect()
-        };
-        commit(
-            store,
+        rewrite_partitions(store, ctx, &plan, touched, &names, order, hashes).await
+    }
+}
+
+/// Rewrites the touched partitions: the stored marks not superseded, plus the new marks.
+async fn rewrite_partitions(
+    store: &Store,
+    ctx: &SessionContext,
+    plan: &RegisterPlan,
+    touched: &BTreeSet<(String, String, String)>,
+    names: &[&str],
+    order: &str,
+    hashes: &[String],
+) -> Result<(), IngestError> {
+    let workers = plan.workers;
+    let predicate = partition_filter("", touched);
+    let streams: Vec<Vec<String>> = if plan.large_input {
+        // Many new marks: one query, one sort (which spills), the staged marks read once.
+        vec![vec![rewrite_query(
+            names,
+            touched,
+            true,
+            plan.large_input,
+            order,
+        )]]
+    } else {
+        // A correction: one query per partition, each sorting one partition's marks (in
+        // memory, unless a partition is large), the partitions in `workers` streams. (Groups
+        // of partitions of up to 4 M marks, to read the staged marks fewer times, ran out of
+        // the budget at scale M.)
+        let largest = count(
             ctx,
-            Table::Registers,
-            &streams,
-            SaveMode::Overwrite,
-            Some(predicate),
-            hashes,
+            &format!(
+                "SELECT count(*) AS n FROM registers r WHERE {}
+                 GROUP BY academic_year, la_code ORDER BY n DESC LIMIT 1",
+                partition_filter("r.", touched)
+            ),
         )
-        .await
+        .await?;
+        // Two sorts of a quarter of `large_rows` each fit the budget in memory; larger
+        // partitions are sorted one at a time, with room to spill.
+        let large = largest as usize > plan.large_rows / 4;
+        let streams = if large {
+            plan_for_memory(ctx, plan.memory_limit).await?;
+            1
+        } else {
+            workers
+        };
+        let queries: Vec<String> = touched
+            .iter()
+            .map(|p| {
+                rewrite_query(
+                    names,
+                    &BTreeSet::from([p.clone()]),
+                    large,
+                    plan.large_input,
+                    order,
+                )
+            })
+            .collect();
+        let chunk = queries.len().div_ceil(streams).max(1);
+        queries.chunks(chunk).map(|c| c.to_vec()).collect()
+    };
+    commit(
+        store,
+        ctx,
+        Table::Registers,
+        &streams,
+        SaveMode::Overwrite,
+        Some(predicate),
+        hashes,
+    )
+    .await
+}
+
+/// The query that rewrites the partitions `touched`. A new mark replaces the stored one with
+/// its key. For a correction, the stored marks without a new one are found by a join holding
+/// the new marks (few) in memory; for many new marks (`large_input`), both go through one sort
+/// by key (which spills), the stored just before the new, and a mark is dropped when the next
+/// has its key. With `large`, sorts that may spill take strings as plain `Utf8`.
+fn rewrite_query(
+    names: &[&str],
+    touched: &BTreeSet<(String, String, String)>,
+    large: bool,
+    large_input: bool,
+    order: &str,
+) -> String {
+    let filter = partition_filter("r.", touched);
+    let kept_filter = partition_filter("", touched);
+    // Sorts that may spill take strings as plain `Utf8` (see `select_list`).
+    let columns = select_list(names, "", large);
+    if large_input {
+        let plain = select_list(names, "", true);
+        let next = |c: &str| format!("lead({c}) OVER w");
+        format!(
+            r#"SELECT {columns} FROM (
+                 SELECT *, {} AS next_urn, {} AS next_pupil, {} AS next_date,
+                        {} AS next_session
+                 FROM (SELECT {plain}, 0 AS _new FROM registers r WHERE {filter}
+                       UNION ALL
+                       SELECT {plain}, 1 AS _new FROM ingest_kept
+                       WHERE {kept_filter})
+                 WINDOW w AS (ORDER BY urn, pupil_id, "date", "session", _new))
+               WHERE NOT (next_urn IS NOT NULL AND next_urn = urn
+                          AND next_pupil = pupil_id AND next_date = "date"
+                          AND next_session = "session") {order}"#,
+            next("urn"),
+            next("pupil_id"),
+            next("\"date\""),
+            next("\"session\""),
+        )
+    } else {
+        let kept_columns = select_list(names, "r.", large);
+        format!(
+            r#"SELECT {kept_columns} FROM (SELECT * FROM ingest_kept WHERE {kept_filter}) k
+                 RIGHT ANTI JOIN (SELECT * FROM registers r WHERE {filter}) r
+                 ON k.urn = r.urn AND k.pupil_id = r.pupil_id AND k."date" = r."date"
+                    AND k."session" = r."session"
+               UNION ALL SELECT {columns} FROM ingest_kept WHERE {kept_filter} {order}"#
+        )
     }
 }

@@ -216,72 +216,92 @@ pub async fn check(store: &Store, repair: bool) -> Result<CheckReport, StoreErro
                 continue;
             }
         };
-        let mut damaged_files = Vec::new();
-        for file in live_files(&table)? {
-            report.files += 1;
-            let path = dir.join(&file.path);
-            let shown = format!("{name}/{}", file.path);
-            let Ok(meta) = std::fs::metadata(&path) else {
-                report.findings.push(finding(
-                    shown,
-                    "the file is missing".into(),
-                    true,
-                    "removed from the table",
-                ));
-                damaged_files.push(file.path.clone());
-                continue;
-            };
-            report.bytes += meta.len();
-            if meta.len() != file.size {
-                report.findings.push(finding(
-                    shown,
-                    format!(
-                        "it has {} bytes, its commit recorded {}",
-                        meta.len(),
-                        file.size
-                    ),
-                    true,
-                    "removed from the table",
-                ));
-                damaged_files.push(file.path.clone());
-                continue;
-            }
-            match verify_file(store, name, &file.path).await? {
-                Verdict::Intact => {}
-                Verdict::Damaged(why) => {
-                    report.findings.push(finding(
-                        shown,
-                        format!("the file is damaged: {why}"),
-                        true,
-                        "removed from the table",
-                    ));
-                    damaged_files.push(file.path.clone());
-                }
-                Verdict::Unrecorded => {
-                    if let Err(e) = decode(&path) {
-                        report.findings.push(finding(
-                            shown,
-                            format!("the file cannot be decoded: {e}"),
-                            true,
-                            "removed from the table",
-                        ));
-                        damaged_files.push(file.path.clone());
-                    } else {
-                        report.findings.push(finding(
-                            shown,
-                            "no checksum was recorded for it (written before checksums, or by another program); it decodes".into(),
-                            false,
-                            "",
-                        ));
-                    }
-                }
-            }
-        }
+        let damaged_files = check_files(store, name, &dir, &table, &mut report).await?;
         if repair && !damaged_files.is_empty() {
             remove_files(&table, name, &damaged_files).await?;
         }
     }
     Ok(report)
+}
+
+/// Checks every live file of `table` (directory `dir`) into `report`; returns the paths of
+/// the damaged ones.
+async fn check_files(
+    store: &Store,
+    name: &'static str,
+    dir: &Path,
+    table: &deltalake::DeltaTable,
+    report: &mut CheckReport,
+) -> Result<Vec<String>, StoreError> {
+    let finding = |path: String, problem: String, damage: bool, repair: &str| Finding {
+        table: name.to_string(),
+        path,
+        problem,
+        damage,
+        repair: repair.to_string(),
+    };
+    let mut damaged_files = Vec::new();
+    for file in live_files(table)? {
+        report.files += 1;
+        let path = dir.join(&file.path);
+        let shown = format!("{name}/{}", file.path);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            report.findings.push(finding(
+                shown,
+                "the file is missing".into(),
+                true,
+                "removed from the table",
+            ));
+            damaged_files.push(file.path.clone());
+            continue;
+        };
+        report.bytes += meta.len();
+        if meta.len() != file.size {
+            report.findings.push(finding(
+                shown,
+                format!(
+                    "it has {} bytes, its commit recorded {}",
+                    meta.len(),
+                    file.size
+                ),
+                true,
+                "removed from the table",
+            ));
+            damaged_files.push(file.path.clone());
+            continue;
+        }
+        match verify_file(store, name, &file.path).await? {
+            Verdict::Intact => {}
+            Verdict::Damaged(why) => {
+                report.findings.push(finding(
+                    shown,
+                    format!("the file is damaged: {why}"),
+                    true,
+                    "removed from the table",
+                ));
+                damaged_files.push(file.path.clone());
+            }
+            Verdict::Unrecorded => {
+                if let Err(e) = decode(&path) {
+                    report.findings.push(finding(
+                        shown,
+                        format!("the file cannot be decoded: {e}"),
+                        true,
+                        "removed from the table",
+                    ));
+                    damaged_files.push(file.path.clone());
+                } else {
+                    report.findings.push(finding(
+                        shown,
+                        "no checksum was recorded for it (written before checksums, or by another program); it decodes".into(),
+                        false,
+                        "",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(damaged_files)
 }
 
 /// A live file of a snapshot: its path relative to the table and the size its commit recorded.

@@ -72,6 +72,18 @@ pub fn with_parameters(sql: &str, urn: i32, pupil_id: &str) -> String {
         .replace("${pupil_id}", &pupil_id.replace('\'', "''"))
 }
 
+/// One query's figures, on stderr.
+fn print_timing(id: &str, timing: &QueryTiming) {
+    eprintln!(
+        "{id}: median {:.3} s (min {:.3}, max {:.3}), {:.1} M marks/s, {} rows",
+        timing.median_s,
+        timing.min_s,
+        timing.max_s,
+        timing.marks_per_s / 1e6,
+        timing.result_rows
+    );
+}
+
 fn summarise(id: &str, times: &mut [f64], marks: u64, result_rows: usize) -> QueryTiming {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
@@ -143,14 +155,7 @@ pub async fn run_workload(
             }
         }
         let timing = summarise(id, &mut times, marks, result_rows);
-        eprintln!(
-            "{id}: median {:.3} s (min {:.3}, max {:.3}), {:.1} M marks/s, {} rows",
-            timing.median_s,
-            timing.min_s,
-            timing.max_s,
-            timing.marks_per_s / 1e6,
-            timing.result_rows
-        );
+        print_timing(id, &timing);
         queries.push(timing);
     }
     // W9, the indicators job: from `registers` (the summary computed for the run) and, as W9s,
@@ -195,14 +200,7 @@ pub async fn run_workload(
         }
         let _ = std::fs::remove_dir_all(&out);
         let timing = summarise(id, &mut times, marks, rows);
-        eprintln!(
-            "{id}: median {:.3} s (min {:.3}, max {:.3}), {:.1} M marks/s, {} rows",
-            timing.median_s,
-            timing.min_s,
-            timing.max_s,
-            timing.marks_per_s / 1e6,
-            timing.result_rows
-        );
+        print_timing(id, &timing);
         queries.push(timing);
     }
     Ok(BenchReport {

@@ -2,6 +2,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    attendance::cli::panic::install();
     let cli = attendance::cli::Cli::parse();
     match attendance::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

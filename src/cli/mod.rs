@@ -12,6 +12,7 @@ pub mod generate;
 pub mod indicators;
 pub mod ingest;
 pub mod output;
+pub mod panic;
 pub mod progress;
 pub mod query;
 pub mod shell;
@@ -19,7 +20,7 @@ pub mod sql;
 pub mod summarise;
 pub mod vacuum;
 
-use crate::session::SessionOptions;
+use crate::session::{MIN_MEMORY_LIMIT, SessionOptions};
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
@@ -39,7 +40,8 @@ pub struct DataArg {
     #[arg(long, env = "ATTENDANCE_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
     /// Memory for query execution before spilling to disk, e.g. 2G or 512M [default: 2G]
-    #[arg(long, short = 'm', value_parser = parse_bytes, global = true)]
+    /// (at least 128M)
+    #[arg(long, short = 'm', value_parser = parse_memory_limit, global = true)]
     pub memory_limit: Option<usize>,
     /// When another command is writing the store, wait for it to finish instead of failing
     /// [default: off]
@@ -60,6 +62,19 @@ impl DataArg {
         }
         options
     }
+}
+
+/// A memory budget: a size of at least [`MIN_MEMORY_LIMIT`], the smallest every command
+/// finishes in (spilling), refused up front below it rather than failing part-way.
+fn parse_memory_limit(s: &str) -> Result<usize, String> {
+    let bytes = parse_bytes(s)?;
+    if bytes < MIN_MEMORY_LIMIT {
+        return Err(format!(
+            "`{s}` is below {} MB, the smallest budget every command works in",
+            MIN_MEMORY_LIMIT >> 20
+        ));
+    }
+    Ok(bytes)
 }
 
 fn parse_bytes(s: &str) -> Result<usize, String> {

@@ -163,7 +163,7 @@ pub(super) async fn check_staged_marks(
         overlapping: 0,
         workers: 1,
         large_input: false,
-        large_rows: LARGE_INPUT_ROWS,
+        large_rows: large_input_rows(DEFAULT_MEMORY_LIMIT),
         memory_limit: DEFAULT_MEMORY_LIMIT,
     };
     // Marks already stored: none when the store has nothing in the partitions touched (a new

@@ -57,7 +57,7 @@ use rayon::prelude::*;
 
 use self::source::{InputFile, read_records};
 use self::validate::*;
-use crate::session::{DEFAULT_MEMORY_LIMIT, SessionOptions, base_session};
+use crate::session::{SessionOptions, base_session};
 use crate::store::{Store, Table};
 
 /// What to load, and how.
@@ -100,11 +100,7 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     let bar = progress.as_ref();
     bar.step("reading", Some(inputs.bytes()));
     let mut session = options.session.clone();
-    if session.memory_limit == DEFAULT_MEMORY_LIMIT {
-        // Of the default 2 GB, what ingest's own buffers (staging, writers) and what the
-        // queries hold outside their budget leave for the queries.
-        session.memory_limit = INGEST_QUERY_MEMORY;
-    }
+    session.memory_limit = ingest_query_memory(session.memory_limit);
     let ctx = base_session(&session)?;
     // Every write below checks that its table is still at the version planned on here.
     let planned = store.register_tables(&ctx).await?;
@@ -355,7 +351,9 @@ async fn check_registers(
     // Writers (of marks already in order) and sorting streams run in parallel on up to two
     // cores; a large input's sorts run one at a time.
     let workers = ctx.state().config().target_partitions().clamp(1, 2);
-    let large_rows = options.large_input_rows.unwrap_or(LARGE_INPUT_ROWS);
+    let large_rows = options
+        .large_input_rows
+        .unwrap_or_else(|| large_input_rows(session.memory_limit));
     let large_input = staged_rows > large_rows;
     if large_input {
         plan_for_memory(ctx, session.memory_limit).await?;

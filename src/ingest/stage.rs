@@ -62,14 +62,24 @@ pub(super) struct StagedFile {
 
 pub(super) const STAGING_BATCH_ROWS: usize = 64 * 1024;
 
-/// The query engine's budget in an ingest given the default memory limit (2 GB): sorts and
-/// aggregations spill beyond it.
-pub(super) const INGEST_QUERY_MEMORY: usize = 1280 * 1024 * 1024;
+/// The query engine's share of an ingest's memory budget (`-m`): what ingest's own buffers
+/// (staging, writers) and what the queries hold outside their budget leave for the queries;
+/// sorts and aggregations spill beyond it. Of the default 2 GB, 1.25 GB.
+pub(super) fn ingest_query_memory(memory_limit: usize) -> usize {
+    memory_limit / 8 * 5
+}
+
+/// Memory a staged mark takes in an in-memory sort or check (its columns, the sort's row
+/// encoding and the batches around it), measured at scale M.
+const SORTED_MARK_BYTES: usize = 320;
 
 /// Above this many staged marks, the checks and writes that do not fit in memory run one sort
 /// at a time, and joins are sort-merge joins (whose sorts spill) rather than hash joins (which
-/// hold a side in memory).
-pub(super) const LARGE_INPUT_ROWS: usize = 4_000_000;
+/// hold a side in memory): 4 million marks for the default budget, proportionally fewer for a
+/// smaller one.
+pub(super) fn large_input_rows(query_memory: usize) -> usize {
+    query_memory / SORTED_MARK_BYTES
+}
 
 pub(super) fn stage_register_file(
     src: i32,

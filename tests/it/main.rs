@@ -4,6 +4,7 @@ mod crash;
 mod crosscheck;
 mod indicators;
 mod ingest;
+mod resources;
 mod safety;
 mod sample;
 mod sql;

@@ -74,7 +74,7 @@ pub struct IngestOptions {
     /// Where the ingest reports its progress (nowhere when `None`).
     pub progress: Option<ProgressRef>,
     /// From how many staged marks on the checks and the sort plan for memory rather than speed
-    /// (one sort at a time, sort-merge joins); `None`: 4 million.
+    /// (one sort at a time, sort-merge joins); `None`: in proportion to the memory budget.
     pub large_input_rows: Option<usize>,
     pub session: SessionOptions,
     /// Wait for another command writing the store to finish, instead of failing at once.

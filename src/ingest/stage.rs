@@ -69,14 +69,15 @@ pub(super) fn ingest_query_memory(memory_limit: usize) -> usize {
     memory_limit / 8 * 5
 }
 
-/// Memory a staged mark takes in an in-memory sort or check (its columns, the sort's row
-/// encoding and the batches around it), measured at scale M.
-const SORTED_MARK_BYTES: usize = 320;
+/// Memory budget a staged mark needs in an in-memory sort or check: two sorts of a million
+/// marks each held 603 and 665 MB (about 640 bytes a mark: its string views, the sort's row
+/// encoding and the batches around it), and a sort that reaches the budget must still find
+/// room to merge what it spills; with 1 KB a mark, 1.25 M marks for the default budget.
+const SORTED_MARK_BYTES: usize = 1024;
 
 /// Above this many staged marks, the checks and writes that do not fit in memory run one sort
 /// at a time, and joins are sort-merge joins (whose sorts spill) rather than hash joins (which
-/// hold a side in memory): 4 million marks for the default budget, proportionally fewer for a
-/// smaller one.
+/// hold a side in memory): proportional to the budget.
 pub(super) fn large_input_rows(query_memory: usize) -> usize {
     query_memory / SORTED_MARK_BYTES
 }

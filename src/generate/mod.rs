@@ -118,10 +118,12 @@ pub struct Dataset {
 
 /// Plan a data set: schools, pupils and every enrolment's propensities (no marks yet).
 pub fn plan(cfg: &GenerateConfig) -> Dataset {
-    let sizes = plan::sizes(cfg.pupils);
+    let cells = &calibration::CELLS[..];
+    let ap = plan::ap_rates(&calibration::ENGLAND[1]);
+    let sizes = plan::sizes(cfg.pupils, cells, calibration::LAS.len());
     let mut plans: Vec<LaPlan> = sizes
         .par_iter()
-        .map(|s| plan::plan_la(s, cfg.seed, cfg.academic_year))
+        .map(|s| plan::plan_la(s, cells, &ap, cfg.seed, cfg.academic_year))
         .collect();
     plan::place_movers(&mut plans);
     let year = year_label(cfg.academic_year);

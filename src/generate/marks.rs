@@ -469,17 +469,23 @@ impl Iterator for RegisterIter<'_> {
         let lp = self.lp;
         while self.next < lp.enrols.len() {
             let e = &lp.enrols[self.next];
-            let rows = 2 * (e.day_to - e.day_from) as usize;
+            let (from, to) = lp.marked_days(e);
+            if from == to {
+                self.next += 1;
+                continue;
+            }
+            let rows = 2 * (to - from) as usize;
             if !self.urn.is_empty() && self.urn.len() + rows > BATCH_ROWS {
                 return Some(self.finish());
             }
             self.next += 1;
+            // the whole enrolment's codes (its random stream), of which the days before the cut
             enrolment_codes(lp, e, self.seed, &mut self.scratch);
             let id = pupil_id_bytes(e.id);
             let urn = lp.schools[e.school as usize].urn;
-            let days = &lp.calendar.days[e.day_from as usize..e.day_to as usize];
+            let days = &lp.calendar.days[from as usize..to as usize];
             let mut off = self.code_vals.len() as i32;
-            for (k, &c) in self.scratch.iter().enumerate() {
+            for (k, &c) in self.scratch[..rows].iter().enumerate() {
                 self.pid.extend_from_slice(&id);
                 self.urn.push(urn);
                 self.date.push(days[k >> 1]);

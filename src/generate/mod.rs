@@ -33,9 +33,11 @@
 
 mod calendar;
 mod calibration;
+mod daily;
 mod marks;
 mod model;
 mod plan;
+mod reference;
 pub mod store;
 #[cfg(test)]
 mod tests;
@@ -53,10 +55,13 @@ use datafusion::arrow::datatypes::{Date32Type, Int32Type};
 use rayon::prelude::*;
 
 pub use calendar::{easter, spring_bank_holiday};
+pub use daily::{DailySummary, day_file_name};
 pub use marks::BATCH_ROWS;
 pub use model::code::STR as CODES;
+pub use reference::Calibration;
 
-use model::{NC_YEARS, PHASES, year_label};
+pub use model::year_label;
+use model::{NC_YEARS, PHASES};
 use plan::{LaPlan, flag};
 
 /// What to generate.
@@ -116,10 +121,17 @@ pub struct Dataset {
     plans: Vec<LaPlan>,
 }
 
-/// Plan a data set: schools, pupils and every enrolment's propensities (no marks yet).
+/// Plan a data set calibrated to the embedded 2024/25 table: schools, pupils and every
+/// enrolment's propensities (no marks yet).
 pub fn plan(cfg: &GenerateConfig) -> Dataset {
-    let cells = &calibration::CELLS[..];
-    let ap = plan::ap_rates(&calibration::ENGLAND[1]);
+    plan_calibrated(cfg, &Calibration::embedded())
+}
+
+/// Plan a data set calibrated to `calibration` (for the academic year of `cfg`, which callers
+/// take from the calibration's file).
+pub fn plan_calibrated(cfg: &GenerateConfig, calibration: &Calibration) -> Dataset {
+    let cells = &calibration.cells[..];
+    let ap = plan::ap_rates(&calibration.secondary);
     let sizes = plan::sizes(cfg.pupils, cells, calibration::LAS.len());
     let mut plans: Vec<LaPlan> = sizes
         .par_iter()
@@ -155,11 +167,13 @@ impl Dataset {
             region_code: la.region_code,
             region_name: la.region_name,
             schools: lp.schools.len(),
-            enrolments: lp.enrols.len(),
+            enrolments: lp.kept().count(),
             marks: lp
-                .enrols
-                .iter()
-                .map(|e| 2 * (e.day_to - e.day_from) as u64)
+                .kept()
+                .map(|e| {
+                    let (from, to) = lp.marked_days(e);
+                    2 * (to - from) as u64
+                })
                 .sum(),
         }
     }
@@ -173,7 +187,37 @@ impl Dataset {
 
     /// Total enrolments (pupil rows).
     pub fn enrolments(&self) -> usize {
-        self.plans.iter().map(|p| p.enrols.len()).sum()
+        self.plans.iter().map(|p| p.kept().count()).sum()
+    }
+
+    /// Stop the year at `through`: no marks after it, and no enrolment that starts after it.
+    /// The marks up to it are those of the whole year.
+    pub fn cut_at(&mut self, through: chrono::NaiveDate) -> anyhow::Result<()> {
+        let y0 = self.config.academic_year;
+        let first = chrono::NaiveDate::from_ymd_opt(y0, 8, 1).expect("1 August");
+        let last = chrono::NaiveDate::from_ymd_opt(y0 + 1, 7, 31).expect("31 July");
+        if through < first || through > last {
+            anyhow::bail!(
+                "--through {through}: not in the academic year {} ({first} to {last})",
+                self.year
+            );
+        }
+        let t = calendar::date32(through);
+        for lp in &mut self.plans {
+            lp.cut = lp.calendar.days.partition_point(|&d| d <= t) as u16;
+        }
+        if self.marks() == 0 {
+            anyhow::bail!(
+                "--through {through}: no school day of {} on or before it",
+                self.year
+            );
+        }
+        self.pupils = self
+            .plans
+            .par_iter()
+            .map(|lp| pupils_batch(lp, &self.year))
+            .collect();
+        Ok(())
     }
 
     /// The register marks of partition `i` (one LA), REGISTERS schema, sorted by urn, pupil_id,
@@ -341,7 +385,7 @@ fn schools_batch(plans: &[LaPlan]) -> RecordBatch {
 }
 
 fn pupils_batch(lp: &LaPlan, year: &str) -> RecordBatch {
-    let n = lp.enrols.len();
+    let n = lp.kept().count();
     let mut pid = Vec::with_capacity(n);
     let mut urn = Vec::with_capacity(n);
     let mut nc = Vec::with_capacity(n);
@@ -349,7 +393,7 @@ fn pupils_batch(lp: &LaPlan, year: &str) -> RecordBatch {
     let mut dob = Vec::with_capacity(n);
     let mut sen = Vec::with_capacity(n);
     let mut flags: [Vec<bool>; 4] = Default::default();
-    for e in &lp.enrols {
+    for e in lp.kept() {
         let id = model::pupil_id_bytes(e.id);
         pid.push(String::from_utf8(id.to_vec()).expect("ascii"));
         urn.push(lp.schools[e.school as usize].urn);

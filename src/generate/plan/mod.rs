@@ -113,6 +113,22 @@ pub struct LaPlan {
     pub enrols: Vec<Enrol>,
     /// pupils leaving for another LA (emptied by `place_movers`)
     pub out_moves: Vec<OutMove>,
+    /// marks only on the calendar days before this index (`--through`; the calendar's length
+    /// when the year is whole): an enrolment's marks are generated for its whole range and cut,
+    /// so a cut year is a prefix of the whole year
+    pub cut: u16,
+}
+
+impl LaPlan {
+    /// The days [from, to) of an enrolment that get marks (empty when it starts after the cut).
+    pub fn marked_days(&self, e: &Enrol) -> (u16, u16) {
+        (e.day_from, e.day_to.min(self.cut).max(e.day_from))
+    }
+
+    /// The enrolments with marks before the cut (every one when the year is whole).
+    pub fn kept(&self) -> impl Iterator<Item = &Enrol> {
+        self.enrols.iter().filter(|e| e.day_from < self.cut)
+    }
 }
 
 /// A pupil moving to a school of the same phase in another LA of the region on `date`.
@@ -141,7 +157,9 @@ pub fn plan_la(size: &LaSize, cells: &[Cell], ap: &Rates, seed: u64, year: i32) 
         groups: Vec::new(),
         enrols: Vec::with_capacity(size.pupils.iter().sum::<u64>() as usize),
         out_moves: Vec::new(),
+        cut: 0,
     };
+    plan.cut = plan.calendar.len() as u16;
     let mut group_rates: Vec<(Rates, u8)> = Vec::new();
     let mut next = (size.pupil_base, size.urn_base);
     for phase in 0..4u8 {

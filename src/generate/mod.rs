@@ -203,14 +203,19 @@ impl Dataset {
             );
         }
         let t = calendar::date32(through);
-        for lp in &mut self.plans {
-            lp.cut = lp.calendar.days.partition_point(|&d| d <= t) as u16;
-        }
-        if self.marks() == 0 {
+        let cuts: Vec<u16> = self
+            .plans
+            .iter()
+            .map(|lp| lp.calendar.days.partition_point(|&d| d <= t) as u16)
+            .collect();
+        if cuts.iter().all(|&c| c == 0) {
             anyhow::bail!(
                 "--through {through}: no school day of {} on or before it",
                 self.year
             );
+        }
+        for (lp, cut) in self.plans.iter_mut().zip(cuts) {
+            lp.cut = cut;
         }
         self.pupils = self
             .plans

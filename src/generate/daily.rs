@@ -5,23 +5,19 @@
 //! can be replayed day by day with `attendance ingest --registers DAY.csv`.
 //!
 //! Streaming: LAs are generated in urn order on a thread of their own (a national year is 3
-//! billion marks) and each batch is split by date into the open day files, so memory is a few
-//! batches plus one buffered writer per school day. A batch is sorted by urn, pupil_id, date,
+//! billion marks) and each row goes to the open file of its day (the `--csv` row writer,
+//! `csv_files.rs`), so memory is a few batches plus one buffered writer per school day. A batch is sorted by urn, pupil_id, date,
 //! session and the LAs come in urn order, so each day's rows arrive sorted.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::{AsArray, RecordBatch, UInt32Array};
-use datafusion::arrow::compute::take_record_batch;
-use datafusion::arrow::csv::Writer;
-use datafusion::arrow::datatypes::Date32Type;
+use anyhow::Context;
+use datafusion::arrow::array::RecordBatch;
 
+use super::csv_files::{CsvWriter, REGISTER_HEADER, RegisterRows, RegisterSink, csv_writer};
 use super::store::{Selection, write_csv};
 use crate::progress::ProgressRef;
-use crate::store::StoreError;
 
 /// What `write_daily` wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,64 +32,40 @@ pub struct DailySummary {
     pub last: Option<String>,
 }
 
-/// The register columns of a day file (DOMAIN.md section 5).
-const COLUMNS: [&str; 5] = ["pupil_id", "urn", "date", "session", "code"];
-
 /// The name of the register file of day `date` (`registers-2024-09-04.csv`).
 pub fn day_file_name(date: &str) -> String {
     format!("registers-{date}.csv")
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + use<> {
-    let p = path.display().to_string();
-    move |e| StoreError::Io(p.clone(), e)
-}
-
-fn arrow(e: datafusion::arrow::error::ArrowError) -> StoreError {
-    datafusion::error::DataFusionError::from(e).into()
-}
-
-/// The open register files, by Date32 day.
+/// The open register files, by Date32 day, each created with its header at its first row.
 struct DayFiles {
     dir: PathBuf,
-    files: BTreeMap<i32, (PathBuf, Writer<BufWriter<File>>)>,
+    files: BTreeMap<i32, (PathBuf, CsvWriter)>,
+}
+
+impl RegisterSink for DayFiles {
+    fn writer(&mut self, day: i32) -> anyhow::Result<&mut CsvWriter> {
+        use std::collections::btree_map::Entry;
+        Ok(match self.files.entry(day) {
+            Entry::Occupied(o) => &mut o.into_mut().1,
+            Entry::Vacant(v) => {
+                let path = self.dir.join(day_file_name(&super::fmt_date(day)));
+                let mut w = csv_writer(&path, 64 << 10)?;
+                w.write_record(REGISTER_HEADER)?;
+                &mut v.insert((path, w)).1
+            }
+        })
+    }
 }
 
 impl DayFiles {
-    /// Appends each day's rows of `batch` (REGISTERS columns projected to `COLUMNS`) to its file.
-    fn write(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
-        let dates = batch
-            .column_by_name("date")
-            .expect("date column")
-            .as_primitive::<Date32Type>();
-        let mut rows: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
-        for (i, d) in dates.values().iter().enumerate() {
-            rows.entry(*d).or_default().push(i as u32);
-        }
-        for (day, indices) in rows {
-            let part = take_record_batch(batch, &UInt32Array::from(indices)).map_err(arrow)?;
-            let writer = match self.files.entry(day) {
-                std::collections::btree_map::Entry::Occupied(o) => &mut o.into_mut().1,
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    let path = self.dir.join(day_file_name(&super::fmt_date(day)));
-                    let file = File::create(&path).map_err(io(&path))?;
-                    let writer = datafusion::arrow::csv::WriterBuilder::new()
-                        .with_header(true)
-                        .with_date_format("%Y-%m-%d".into())
-                        .build(BufWriter::with_capacity(64 << 10, file));
-                    &mut v.insert((path, writer)).1
-                }
-            };
-            writer.write(&part).map_err(arrow)?;
-        }
-        Ok(())
-    }
-
     /// Flushes every file; returns the days written, in order.
-    fn close(self) -> Result<Vec<i32>, StoreError> {
+    fn close(self) -> anyhow::Result<Vec<i32>> {
         let mut days = Vec::with_capacity(self.files.len());
-        for (day, (path, writer)) in self.files {
-            writer.into_inner().flush().map_err(io(&path))?;
+        for (day, (path, mut writer)) in self.files {
+            writer
+                .flush()
+                .with_context(|| format!("writing {}", path.display()))?;
             days.push(day);
         }
         Ok(days)
@@ -103,20 +75,16 @@ impl DayFiles {
 impl Selection {
     /// Writes `schools.csv`, `pupils.csv` and one `registers-YYYY-MM-DD.csv` per school day into
     /// `dir`. A directory that already holds day files is refused (a replay would mix years).
-    pub fn write_daily(
-        &self,
-        dir: &Path,
-        progress: &ProgressRef,
-    ) -> Result<DailySummary, StoreError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-            let name = entry.map_err(io(dir))?.file_name();
+    pub fn write_daily(&self, dir: &Path, progress: &ProgressRef) -> anyhow::Result<DailySummary> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let name = entry?.file_name();
             let name = name.to_string_lossy();
             if name.starts_with("registers-") && name.ends_with(".csv") {
-                return Err(StoreError::Invalid(format!(
+                anyhow::bail!(
                     "{}: already holds daily register files ({name}); give an empty directory",
                     dir.display()
-                )));
+                );
             }
         }
         write_csv(
@@ -135,23 +103,19 @@ impl Selection {
             scope.spawn(move || {
                 for &i in &self.partitions {
                     for batch in self.dataset.registers(i) {
-                        let indices: Vec<usize> = COLUMNS
-                            .iter()
-                            .map(|c| batch.schema().index_of(c).expect("register column"))
-                            .collect();
-                        let projected = batch.project(&indices).expect("projection");
-                        if tx.send(projected).is_err() {
+                        if tx.send(batch).is_err() {
                             return; // the writer failed
                         }
                     }
                 }
             });
+            let mut rows = RegisterRows::new();
             for batch in rx {
-                files.write(&batch)?;
+                rows.write(&batch, &mut files)?;
                 marks += batch.num_rows() as u64;
                 progress.advance(batch.num_rows() as u64);
             }
-            Ok::<_, StoreError>(())
+            anyhow::Ok(())
         });
         progress.finish();
         written?;

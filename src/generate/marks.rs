@@ -254,19 +254,13 @@ fn fill(
     }
 }
 
-/// The codes of every session of one enrolment, AM then PM for each of its days, into `out`.
-pub fn enrolment_codes(lp: &LaPlan, e: &Enrol, seed: u64, out: &mut Vec<u8>) {
+/// Closures (`#`, `Y4`) and the pupil's own not-possible marks (`D`, `X`, one `Y1` morning) of
+/// one enrolment's sessions in `out` (the rest stay `code::FREE`).
+fn not_possible(lp: &LaPlan, e: &Enrol, rng: &mut ChaCha8Rng, out: &mut [u8]) {
     let school = &lp.schools[e.school as usize];
     let cal = &lp.calendar;
-    let gp = &lp.groups[school.group];
     let from = e.day_from as usize;
-    let to = e.day_to as usize;
-    let n = to - from;
-    out.clear();
-    out.resize(2 * n, code::FREE);
-    let mut rng = stream(seed, domain::MARKS, e.id ^ ((school.urn as u64) << 48));
-
-    // closures and the pupil's not-possible marks
+    let n = out.len() / 2;
     for t in 0..n {
         let dc = school.day_code[from + t];
         if dc != code::FREE {
@@ -285,6 +279,20 @@ pub fn enrolment_codes(lp: &LaPlan, e: &Enrol, seed: u64, out: &mut Vec<u8>) {
             out[2 * t] = code::Y1;
         }
     }
+}
+
+/// The codes of every session of one enrolment, AM then PM for each of its days, into `out`.
+pub fn enrolment_codes(lp: &LaPlan, e: &Enrol, seed: u64, out: &mut Vec<u8>) {
+    let school = &lp.schools[e.school as usize];
+    let cal = &lp.calendar;
+    let gp = &lp.groups[school.group];
+    let from = e.day_from as usize;
+    let to = e.day_to as usize;
+    let n = to - from;
+    out.clear();
+    out.resize(2 * n, code::FREE);
+    let mut rng = stream(seed, domain::MARKS, e.id ^ ((school.urn as u64) << 48));
+    not_possible(lp, e, &mut rng, out);
     let possible = out.iter().filter(|&&c| c == code::FREE).count() as u32;
     if possible == 0 {
         return;

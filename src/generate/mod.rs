@@ -33,6 +33,7 @@
 
 mod calendar;
 mod calibration;
+mod csv_files;
 mod daily;
 mod marks;
 mod model;
@@ -42,16 +43,11 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int32Array, RecordBatch, StringArray,
+    ArrayRef, BooleanArray, Date32Array, Int32Array, RecordBatch, StringArray,
 };
-use datafusion::arrow::datatypes::{Date32Type, Int32Type};
 use rayon::prelude::*;
 
 pub use calendar::{easter, spring_bank_holiday};
@@ -230,135 +226,6 @@ impl Dataset {
     pub fn registers(&self, i: usize) -> impl Iterator<Item = RecordBatch> + Send + '_ {
         marks::RegisterIter::new(&self.plans[i], self.config.seed, &self.year)
     }
-
-    /// Write the DOMAIN.md section 5 CSV files into `dir`: `schools.csv`, `pupils.csv` and
-    /// `registers/<old_la_code>.csv` (one file per LA, written in parallel).
-    pub fn write_csv(&self, dir: &Path) -> anyhow::Result<CsvSummary> {
-        std::fs::create_dir_all(dir.join("registers"))
-            .with_context(|| format!("creating {}", dir.join("registers").display()))?;
-        let mut w = csv_writer(&dir.join("schools.csv"))?;
-        w.write_record(
-            self.schools
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str()),
-        )?;
-        let cols: Vec<&StringArray> = (1..8)
-            .map(|c| self.schools.column(c).as_string::<i32>())
-            .collect();
-        let urns = self.schools.column(0).as_primitive::<Int32Type>();
-        for r in 0..self.schools.num_rows() {
-            let urn = urns.value(r).to_string();
-            let mut rec = vec![urn.as_str()];
-            rec.extend(cols.iter().map(|c| c.value(r)));
-            w.write_record(&rec)?;
-        }
-        w.flush()?;
-
-        let mut w = csv_writer(&dir.join("pupils.csv"))?;
-        w.write_record([
-            "academic_year",
-            "pupil_id",
-            "urn",
-            "nc_year",
-            "sex",
-            "date_of_birth",
-            "fsm",
-            "sen",
-            "cla",
-            "cin",
-            "cpp",
-        ])?;
-        let mut enrolments = 0;
-        for b in &self.pupils {
-            let pid = b.column(0).as_string::<i32>();
-            let nc = b.column(2).as_string::<i32>();
-            let sex = b.column(3).as_string::<i32>();
-            let sen = b.column(6).as_string::<i32>();
-            let ay = b.column(10).as_string::<i32>();
-            let bool_col = |c: usize| b.column(c).as_boolean().clone();
-            let urn = b.column(1).as_primitive::<Int32Type>();
-            let dob = b.column(4).as_primitive::<Date32Type>();
-            let (fsm, cla, cin, cpp) = (bool_col(5), bool_col(7), bool_col(8), bool_col(9));
-            let tf = |v: bool| if v { "true" } else { "false" };
-            for r in 0..b.num_rows() {
-                let urn = urn.value(r).to_string();
-                let dob = if dob.is_null(r) {
-                    String::new()
-                } else {
-                    fmt_date(dob.value(r))
-                };
-                w.write_record([
-                    ay.value(r),
-                    pid.value(r),
-                    urn.as_str(),
-                    nc.value(r),
-                    sex.value(r),
-                    dob.as_str(),
-                    tf(fsm.value(r)),
-                    sen.value(r),
-                    tf(cla.value(r)),
-                    tf(cin.value(r)),
-                    tf(cpp.value(r)),
-                ])?;
-            }
-            enrolments += b.num_rows();
-        }
-        w.flush()?;
-
-        let marks: Vec<u64> = (0..self.partitions())
-            .into_par_iter()
-            .map(|i| -> anyhow::Result<u64> {
-                let info = self.partition_info(i);
-                let path = dir.join("registers").join(format!("{}.csv", info.la_code));
-                let mut w = csv_writer(&path)?;
-                w.write_record(["pupil_id", "urn", "date", "session", "code"])?;
-                let mut n = 0u64;
-                let mut dates: std::collections::HashMap<i32, String> = Default::default();
-                let mut last_urn = (i32::MIN, String::new());
-                for b in self.registers(i) {
-                    let pid = b.column(0).as_string::<i32>();
-                    let urn = b.column(1).as_primitive::<Int32Type>();
-                    let date = b.column(2).as_primitive::<Date32Type>();
-                    let ses = b.column(3).as_string::<i32>();
-                    let code = b.column(4).as_string::<i32>();
-                    for r in 0..b.num_rows() {
-                        let u = urn.value(r);
-                        if u != last_urn.0 {
-                            last_urn = (u, u.to_string());
-                        }
-                        let d = dates
-                            .entry(date.value(r))
-                            .or_insert_with_key(|&d| fmt_date(d));
-                        w.write_record([
-                            pid.value(r),
-                            last_urn.1.as_str(),
-                            d.as_str(),
-                            ses.value(r),
-                            code.value(r),
-                        ])?;
-                    }
-                    n += b.num_rows() as u64;
-                }
-                w.flush()?;
-                Ok(n)
-            })
-            .collect::<anyhow::Result<_>>()?;
-        Ok(CsvSummary {
-            schools: self.schools.num_rows(),
-            enrolments,
-            marks: marks.iter().sum(),
-            register_files: marks.len(),
-        })
-    }
-}
-
-fn csv_writer(path: &Path) -> anyhow::Result<csv::Writer<BufWriter<File>>> {
-    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    Ok(csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(BufWriter::with_capacity(1 << 20, f)))
 }
 
 /// `YYYY-MM-DD` of a Date32 value.

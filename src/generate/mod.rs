@@ -22,7 +22,12 @@
 //!   Each enrolment's marks come from its own random stream (seed, pupil, urn), so the output is
 //!   identical whatever thread calls it and whatever the batch split. Memory is bounded by the plan
 //!   (about 100 bytes per enrolment) plus one batch per running iterator.
-//! * `write_csv` writes `schools.csv`, `pupils.csv` and `registers/<old_la_code>.csv`.
+//! * `write_csv` writes `schools.csv`, `pupils.csv` and `registers/<old_la_code>.csv`
+//!   (`csv_files.rs`); `store::Selection::write_daily` the same year as one register file per
+//!   school day (`daily.rs`).
+//! * `plan_calibrated` calibrates to a [`Calibration`] read from a DfE file of the reference
+//!   layout (`reference.rs`) instead of the embedded 2024/25 table; `Dataset::cut_at` stops the
+//!   year at a date (the marks up to it are the whole year's).
 //!
 //! Data: pupil ids are `P` + 12 hex digits of a keyed bijection of the pupil number (unique, not
 //! UPNs). URNs are 100000 + n. Marks exist only on term weekdays of the school's LA calendar:

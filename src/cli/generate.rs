@@ -18,13 +18,28 @@ pub struct GenerateArgs {
     /// Seed of the random generator
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Academic year, e.g. 2024-25
-    #[arg(long, default_value = "2024-25")]
-    pub year: String,
+    /// Academic year, e.g. 2024-25 [default: 2024-25, or the year of the --calibrate file]
+    #[arg(long)]
+    pub year: Option<String>,
     /// Write the DOMAIN.md input files (CSV) into this directory instead of a store
     /// [default: none: write a store]
-    #[arg(long)]
+    #[arg(long, conflicts_with = "daily_csv")]
     pub csv: Option<PathBuf>,
+    /// Write the year as a daily feed into this directory instead of a store: schools.csv,
+    /// pupils.csv and one registers-YYYY-MM-DD.csv per school day (every school, sorted by urn
+    /// and pupil_id), to replay with `attendance ingest --registers DAY.csv` [default: none]
+    #[arg(long, value_name = "DIR")]
+    pub daily_csv: Option<PathBuf>,
+    /// Stop the year at this date (YYYY-MM-DD): no marks after it, in the store or the files
+    /// [default: the whole year]
+    #[arg(long, value_name = "DATE")]
+    pub through: Option<String>,
+    /// Calibrate LA by LA and phase by phase to this DfE file of the reference layout (LA x phase
+    /// rows with session counts, e.g. dfe_pupil_attendance_ytd_2024-25_la_phase.csv, any year);
+    /// the academic year and term dates follow the file's time_period [default: the embedded
+    /// 2024/25 table]
+    #[arg(long, value_name = "FILE")]
+    pub calibrate: Option<PathBuf>,
     /// With --csv: write the register files as Parquet (same columns) instead of CSV
     /// [default: off]
     #[arg(long, requires = "csv")]
@@ -39,26 +54,34 @@ pub struct GenerateArgs {
 }
 
 pub async fn run(args: GenerateArgs) -> anyhow::Result<()> {
+    let selection = selection(&args)?;
     let GenerateArgs {
         data,
-        pupils,
-        seed,
-        year,
         csv,
+        daily_csv,
         parquet,
         la,
         force,
+        ..
     } = args;
-    let start: i32 = attendance_udfs::calendar::parse_academic_year(&year)
-        .with_context(|| format!("`{year}` is not an academic year like 2024-25"))?;
-    let config = crate::generate::GenerateConfig {
-        pupils,
-        seed,
-        academic_year: start,
-    };
+    if let Some(dir) = daily_csv {
+        let started = std::time::Instant::now();
+        let s = selection.write_daily(&dir, &super::progress::for_terminal())?;
+        eprintln!(
+            "{} schools, {} enrolments, {} marks in {} daily register files ({} to {}) written to {} in {:.1} s",
+            s.schools,
+            s.enrolments,
+            s.marks,
+            s.days,
+            s.first.unwrap_or_default(),
+            s.last.unwrap_or_default(),
+            dir.display(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     if let Some(dir) = csv.as_ref().filter(|_| !la.is_empty() || parquet) {
         let started = std::time::Instant::now();
-        let selection = crate::generate::store::Selection::new(&config, &la)?;
         let marks = selection.write_inputs(dir, parquet)?;
         eprintln!(
             "{} schools, {} enrolments, {marks} marks written to {} in {:.1} s",
@@ -71,8 +94,7 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = csv {
         let started = std::time::Instant::now();
-        let dataset = crate::generate::plan(&config);
-        let summary = dataset.write_csv(&dir)?;
+        let summary = selection.dataset.write_csv(&dir)?;
         eprintln!(
             "{} schools, {} enrolments, {} marks in {} register files written to {} in {:.1} s",
             summary.schools,
@@ -85,7 +107,6 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let store = data.store();
-    let selection = crate::generate::store::Selection::new(&config, &la)?;
     let report = crate::generate::store::generate_store(
         &store,
         &selection,
@@ -115,4 +136,39 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<()> {
         summary.rows, summary.seconds
     );
     Ok(())
+}
+
+/// The planned data set of the options: its calibration and academic year, the cut at
+/// `--through`, and the `--la` selection.
+fn selection(args: &GenerateArgs) -> anyhow::Result<crate::generate::store::Selection> {
+    let calibration = match &args.calibrate {
+        Some(path) => crate::generate::Calibration::from_file(path)?,
+        None => crate::generate::Calibration::embedded(),
+    };
+    let year = match &args.year {
+        Some(year) => {
+            let start = attendance_udfs::calendar::parse_academic_year(year)
+                .with_context(|| format!("`{year}` is not an academic year like 2024-25"))?;
+            if args.calibrate.is_some() && start != calibration.academic_year {
+                anyhow::bail!(
+                    "--year {year} is not the year of the --calibrate file ({}); leave --year out",
+                    crate::generate::year_label(calibration.academic_year)
+                );
+            }
+            start
+        }
+        None => calibration.academic_year,
+    };
+    let config = crate::generate::GenerateConfig {
+        pupils: args.pupils,
+        seed: args.seed,
+        academic_year: year,
+    };
+    let mut dataset = crate::generate::plan_calibrated(&config, &calibration);
+    if let Some(through) = &args.through {
+        let date = chrono::NaiveDate::parse_from_str(through, "%Y-%m-%d")
+            .with_context(|| format!("--through `{through}` is not a date like 2024-10-31"))?;
+        dataset.cut_at(date)?;
+    }
+    Ok(crate::generate::store::Selection::of(dataset, &args.la)?)
 }

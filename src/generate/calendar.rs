@@ -77,50 +77,63 @@ pub const TERM_DAYS: usize = 195;
 
 /// Build the calendar of one LA for the academic year starting in `y0` (1 Aug y0 .. 31 Jul y0+1).
 pub fn build(y0: i32, rng: &mut impl Rng) -> Calendar {
+    let (holidays, bank_holidays, start) = term_dates(y0, rng);
+    let mut cal = term_days(start, &holidays, &bank_holidays, ymd(y0 + 1, 7, 31));
     let y1 = y0 + 1;
-    let ymd = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-    let week = |mon: NaiveDate| (mon, mon + Duration::days(4));
-
-    // autumn term start: first weekday on or after 2 Sep, some LAs a day or two later
-    let mut start = ymd(y0, 9, 2);
-    while is_weekend(start) {
-        start = start.succ_opt().unwrap();
+    let n = cal.days.len();
+    let first_at = |date: NaiveDate| -> u16 {
+        let t = date32(date);
+        cal.days.iter().position(|&x| x >= t).unwrap_or(n) as u16
+    };
+    cal.spring_start = first_at(ymd(y1, 1, 1));
+    cal.may1 = first_at(ymd(y1, 5, 1));
+    cal.after_spring_bh = first_at(spring_bank_holiday(y1));
+    for i in 0..n.saturating_sub(1) {
+        if cal.days[i + 1] - cal.days[i] > 3 {
+            cal.break_before.push(i as u16);
+            cal.break_after.push(i as u16 + 1);
+        }
     }
+    cal.inset_candidates = inset_candidates(&cal);
+    cal
+}
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// The next weekday on or after `d`.
+fn weekday_on_or_after(mut d: NaiveDate) -> NaiveDate {
+    while is_weekend(d) {
+        d = d.succ_opt().unwrap();
+    }
+    d
+}
+
+/// One LA's holidays (inclusive date ranges), the bank holidays that may fall in term, and the
+/// first day of the autumn term; the draws decide the LA's variations.
+fn term_dates(
+    y0: i32,
+    rng: &mut impl Rng,
+) -> ([(NaiveDate, NaiveDate); 5], [NaiveDate; 4], NaiveDate) {
+    let y1 = y0 + 1;
+    let week = |mon: NaiveDate| (mon, mon + Duration::days(4));
+    // autumn term start: first weekday on or after 2 Sep, some LAs a day or two later
+    let mut start = weekday_on_or_after(ymd(y0, 9, 2));
     let late: u32 = match rng.random::<f64>() {
         x if x < 0.55 => 0,
         x if x < 0.85 => 1,
         _ => 2,
     };
     for _ in 0..late {
-        start = start.succ_opt().unwrap();
-        while is_weekend(start) {
-            start = start.succ_opt().unwrap();
-        }
+        start = weekday_on_or_after(start.succ_opt().unwrap());
     }
     // October half term: the week of the last Monday of October (some LAs a week earlier)
     let mut oct = first_monday_on_or_after(ymd(y0, 10, 25));
     if rng.random::<f64>() < 0.2 {
         oct -= Duration::days(7);
     }
-    // Christmas: autumn term ends on the Friday on or before 22 Dec (some a day earlier); the
-    // spring term starts two weeks and a weekend later, not before 3 Jan (New Year bank holiday)
-    let mut aut_end = ymd(y0, 12, 22);
-    while aut_end.weekday() != Weekday::Fri {
-        aut_end = aut_end.pred_opt().unwrap();
-    }
-    let mut spr_start = (aut_end + Duration::days(17)).max(ymd(y1, 1, 3));
-    while is_weekend(spr_start) {
-        spr_start = spr_start.succ_opt().unwrap();
-    }
-    if rng.random::<f64>() < 0.25 {
-        aut_end = aut_end.pred_opt().unwrap();
-    }
-    if rng.random::<f64>() < 0.2 {
-        spr_start = spr_start.succ_opt().unwrap();
-        while is_weekend(spr_start) {
-            spr_start = spr_start.succ_opt().unwrap();
-        }
-    }
+    let (aut_end, spr_start) = christmas(y0, rng);
     // February half term: week of the Monday on or after 14 Feb (some a week earlier)
     let mut feb = first_monday_on_or_after(ymd(y1, 2, 14));
     if rng.random::<f64>() < 0.15 {
@@ -146,8 +159,38 @@ pub fn build(y0: i32, rng: &mut impl Rng) -> Calendar {
         easter_hol,
         week(sbh),
     ];
-    let bank_holidays = [good_friday, easter_monday, early_may, sbh];
+    (
+        holidays,
+        [good_friday, easter_monday, early_may, sbh],
+        start,
+    )
+}
 
+/// Christmas: the autumn term ends on the Friday on or before 22 Dec (some a day earlier); the
+/// spring term starts two weeks and a weekend later, not before 3 Jan (New Year bank holiday).
+fn christmas(y0: i32, rng: &mut impl Rng) -> (NaiveDate, NaiveDate) {
+    let mut aut_end = ymd(y0, 12, 22);
+    while aut_end.weekday() != Weekday::Fri {
+        aut_end = aut_end.pred_opt().unwrap();
+    }
+    let mut spr_start = weekday_on_or_after((aut_end + Duration::days(17)).max(ymd(y0 + 1, 1, 3)));
+    if rng.random::<f64>() < 0.25 {
+        aut_end = aut_end.pred_opt().unwrap();
+    }
+    if rng.random::<f64>() < 0.2 {
+        spr_start = weekday_on_or_after(spr_start.succ_opt().unwrap());
+    }
+    (aut_end, spr_start)
+}
+
+/// The term weekdays from `start` until `TERM_DAYS` of them (bank holidays not counted) or
+/// `last_possible`.
+fn term_days(
+    start: NaiveDate,
+    holidays: &[(NaiveDate, NaiveDate)],
+    bank_holidays: &[NaiveDate],
+    last_possible: NaiveDate,
+) -> Calendar {
     let mut cal = Calendar {
         days: Vec::with_capacity(200),
         weekday: Vec::with_capacity(200),
@@ -161,7 +204,6 @@ pub fn build(y0: i32, rng: &mut impl Rng) -> Calendar {
     };
     let mut d = start;
     let mut counted = 0;
-    let last_possible = ymd(y1, 7, 31);
     while counted < TERM_DAYS && d <= last_possible {
         if !is_weekend(d) && !holidays.iter().any(|&(a, b)| d >= a && d <= b) {
             let bh = bank_holidays.contains(&d);
@@ -174,22 +216,13 @@ pub fn build(y0: i32, rng: &mut impl Rng) -> Calendar {
         }
         d = d.succ_opt().unwrap();
     }
+    cal
+}
+
+/// INSET candidates: the first two days of the year, the first day after each break and the
+/// last day before each break, and the last day of the year; never a bank holiday.
+fn inset_candidates(cal: &Calendar) -> Vec<u16> {
     let n = cal.days.len();
-    let first_at = |date: NaiveDate| -> u16 {
-        let t = date32(date);
-        cal.days.iter().position(|&x| x >= t).unwrap_or(n) as u16
-    };
-    cal.spring_start = first_at(ymd(y1, 1, 1));
-    cal.may1 = first_at(ymd(y1, 5, 1));
-    cal.after_spring_bh = first_at(sbh);
-    for i in 0..n.saturating_sub(1) {
-        if cal.days[i + 1] - cal.days[i] > 3 {
-            cal.break_before.push(i as u16);
-            cal.break_after.push(i as u16 + 1);
-        }
-    }
-    // INSET candidates: the first two days of the year, the first day after each break and the
-    // last day before each break, and the last day of the year; never a bank holiday.
     let mut cands: Vec<u16> = vec![0, 1];
     for (&b, &a) in cal.break_before.iter().zip(&cal.break_after) {
         cands.push(b);
@@ -197,6 +230,7 @@ pub fn build(y0: i32, rng: &mut impl Rng) -> Calendar {
     }
     cands.push(n as u16 - 1);
     let mut seen = vec![false; n];
+    let mut out = Vec::new();
     for c in cands {
         let mut c = c as usize;
         while c + 1 < n && cal.bank_holiday[c] {
@@ -204,10 +238,10 @@ pub fn build(y0: i32, rng: &mut impl Rng) -> Calendar {
         }
         if !cal.bank_holiday[c] && !seen[c] {
             seen[c] = true;
-            cal.inset_candidates.push(c as u16);
+            out.push(c as u16);
         }
     }
-    cal
+    out
 }
 
 #[cfg(test)]

@@ -254,19 +254,13 @@ fn fill(
     }
 }
 
-/// The codes of every session of one enrolment, AM then PM for each of its days, into `out`.
-pub fn enrolment_codes(lp: &LaPlan, e: &Enrol, seed: u64, out: &mut Vec<u8>) {
+/// Closures (`#`, `Y4`) and the pupil's own not-possible marks (`D`, `X`, one `Y1` morning) of
+/// one enrolment's sessions in `out` (the rest stay `code::FREE`).
+fn not_possible(lp: &LaPlan, e: &Enrol, rng: &mut ChaCha8Rng, out: &mut [u8]) {
     let school = &lp.schools[e.school as usize];
     let cal = &lp.calendar;
-    let gp = &lp.groups[school.group];
     let from = e.day_from as usize;
-    let to = e.day_to as usize;
-    let n = to - from;
-    out.clear();
-    out.resize(2 * n, code::FREE);
-    let mut rng = stream(seed, domain::MARKS, e.id ^ ((school.urn as u64) << 48));
-
-    // closures and the pupil's not-possible marks
+    let n = out.len() / 2;
     for t in 0..n {
         let dc = school.day_code[from + t];
         if dc != code::FREE {
@@ -285,6 +279,20 @@ pub fn enrolment_codes(lp: &LaPlan, e: &Enrol, seed: u64, out: &mut Vec<u8>) {
             out[2 * t] = code::Y1;
         }
     }
+}
+
+/// The codes of every session of one enrolment, AM then PM for each of its days, into `out`.
+pub fn enrolment_codes(lp: &LaPlan, e: &Enrol, seed: u64, out: &mut Vec<u8>) {
+    let school = &lp.schools[e.school as usize];
+    let cal = &lp.calendar;
+    let gp = &lp.groups[school.group];
+    let from = e.day_from as usize;
+    let to = e.day_to as usize;
+    let n = to - from;
+    out.clear();
+    out.resize(2 * n, code::FREE);
+    let mut rng = stream(seed, domain::MARKS, e.id ^ ((school.urn as u64) << 48));
+    not_possible(lp, e, &mut rng, out);
     let possible = out.iter().filter(|&&c| c == code::FREE).count() as u32;
     if possible == 0 {
         return;
@@ -469,17 +477,23 @@ impl Iterator for RegisterIter<'_> {
         let lp = self.lp;
         while self.next < lp.enrols.len() {
             let e = &lp.enrols[self.next];
-            let rows = 2 * (e.day_to - e.day_from) as usize;
+            let (from, to) = lp.marked_days(e);
+            if from == to {
+                self.next += 1;
+                continue;
+            }
+            let rows = 2 * (to - from) as usize;
             if !self.urn.is_empty() && self.urn.len() + rows > BATCH_ROWS {
                 return Some(self.finish());
             }
             self.next += 1;
+            // the whole enrolment's codes (its random stream), of which the days before the cut
             enrolment_codes(lp, e, self.seed, &mut self.scratch);
             let id = pupil_id_bytes(e.id);
             let urn = lp.schools[e.school as usize].urn;
-            let days = &lp.calendar.days[e.day_from as usize..e.day_to as usize];
+            let days = &lp.calendar.days[from as usize..to as usize];
             let mut off = self.code_vals.len() as i32;
-            for (k, &c) in self.scratch.iter().enumerate() {
+            for (k, &c) in self.scratch[..rows].iter().enumerate() {
                 self.pid.extend_from_slice(&id);
                 self.urn.push(urn);
                 self.date.push(days[k >> 1]);

@@ -22,7 +22,12 @@
 //!   Each enrolment's marks come from its own random stream (seed, pupil, urn), so the output is
 //!   identical whatever thread calls it and whatever the batch split. Memory is bounded by the plan
 //!   (about 100 bytes per enrolment) plus one batch per running iterator.
-//! * `write_csv` writes `schools.csv`, `pupils.csv` and `registers/<old_la_code>.csv`.
+//! * `write_csv` writes `schools.csv`, `pupils.csv` and `registers/<old_la_code>.csv`
+//!   (`csv_files.rs`); `store::Selection::write_daily` the same year as one register file per
+//!   school day (`daily.rs`).
+//! * `plan_calibrated` calibrates to a [`Calibration`] read from a DfE file of the reference
+//!   layout (`reference.rs`) instead of the embedded 2024/25 table; `Dataset::cut_at` stops the
+//!   year at a date (the marks up to it are the whole year's).
 //!
 //! Data: pupil ids are `P` + 12 hex digits of a keyed bijection of the pupil number (unique, not
 //! UPNs). URNs are 100000 + n. Marks exist only on term weekdays of the school's LA calendar:
@@ -33,30 +38,31 @@
 
 mod calendar;
 mod calibration;
+mod csv_files;
+mod daily;
 mod marks;
 mod model;
 mod plan;
+mod reference;
 pub mod store;
 #[cfg(test)]
 mod tests;
 
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int32Array, RecordBatch, StringArray,
+    ArrayRef, BooleanArray, Date32Array, Int32Array, RecordBatch, StringArray,
 };
-use datafusion::arrow::datatypes::{Date32Type, Int32Type};
 use rayon::prelude::*;
 
 pub use calendar::{easter, spring_bank_holiday};
+pub use daily::{DailySummary, day_file_name};
 pub use marks::BATCH_ROWS;
 pub use model::code::STR as CODES;
+pub use reference::Calibration;
 
-use model::{NC_YEARS, PHASES, year_label};
+pub use model::year_label;
+use model::{NC_YEARS, PHASES};
 use plan::{LaPlan, flag};
 
 /// What to generate.
@@ -116,12 +122,21 @@ pub struct Dataset {
     plans: Vec<LaPlan>,
 }
 
-/// Plan a data set: schools, pupils and every enrolment's propensities (no marks yet).
+/// Plan a data set calibrated to the embedded 2024/25 table: schools, pupils and every
+/// enrolment's propensities (no marks yet).
 pub fn plan(cfg: &GenerateConfig) -> Dataset {
-    let sizes = plan::sizes(cfg.pupils);
+    plan_calibrated(cfg, &Calibration::embedded())
+}
+
+/// Plan a data set calibrated to `calibration` (for the academic year of `cfg`, which callers
+/// take from the calibration's file).
+pub fn plan_calibrated(cfg: &GenerateConfig, calibration: &Calibration) -> Dataset {
+    let cells = &calibration.cells[..];
+    let ap = plan::ap_rates(&calibration.secondary);
+    let sizes = plan::sizes(cfg.pupils, cells, calibration::LAS.len());
     let mut plans: Vec<LaPlan> = sizes
         .par_iter()
-        .map(|s| plan::plan_la(s, cfg.seed, cfg.academic_year))
+        .map(|s| plan::plan_la(s, cells, &ap, cfg.seed, cfg.academic_year))
         .collect();
     plan::place_movers(&mut plans);
     let year = year_label(cfg.academic_year);
@@ -153,11 +168,13 @@ impl Dataset {
             region_code: la.region_code,
             region_name: la.region_name,
             schools: lp.schools.len(),
-            enrolments: lp.enrols.len(),
+            enrolments: lp.kept().count(),
             marks: lp
-                .enrols
-                .iter()
-                .map(|e| 2 * (e.day_to - e.day_from) as u64)
+                .kept()
+                .map(|e| {
+                    let (from, to) = lp.marked_days(e);
+                    2 * (to - from) as u64
+                })
                 .sum(),
         }
     }
@@ -171,7 +188,42 @@ impl Dataset {
 
     /// Total enrolments (pupil rows).
     pub fn enrolments(&self) -> usize {
-        self.plans.iter().map(|p| p.enrols.len()).sum()
+        self.plans.iter().map(|p| p.kept().count()).sum()
+    }
+
+    /// Stop the year at `through`: no marks after it, and no enrolment that starts after it.
+    /// The marks up to it are those of the whole year.
+    pub fn cut_at(&mut self, through: chrono::NaiveDate) -> anyhow::Result<()> {
+        let y0 = self.config.academic_year;
+        let first = chrono::NaiveDate::from_ymd_opt(y0, 8, 1).expect("1 August");
+        let last = chrono::NaiveDate::from_ymd_opt(y0 + 1, 7, 31).expect("31 July");
+        if through < first || through > last {
+            anyhow::bail!(
+                "--through {through}: not in the academic year {} ({first} to {last})",
+                self.year
+            );
+        }
+        let t = calendar::date32(through);
+        let cuts: Vec<u16> = self
+            .plans
+            .iter()
+            .map(|lp| lp.calendar.days.partition_point(|&d| d <= t) as u16)
+            .collect();
+        if cuts.iter().all(|&c| c == 0) {
+            anyhow::bail!(
+                "--through {through}: no school day of {} on or before it",
+                self.year
+            );
+        }
+        for (lp, cut) in self.plans.iter_mut().zip(cuts) {
+            lp.cut = cut;
+        }
+        self.pupils = self
+            .plans
+            .par_iter()
+            .map(|lp| pupils_batch(lp, &self.year))
+            .collect();
+        Ok(())
     }
 
     /// The register marks of partition `i` (one LA), REGISTERS schema, sorted by urn, pupil_id,
@@ -179,135 +231,6 @@ impl Dataset {
     pub fn registers(&self, i: usize) -> impl Iterator<Item = RecordBatch> + Send + '_ {
         marks::RegisterIter::new(&self.plans[i], self.config.seed, &self.year)
     }
-
-    /// Write the DOMAIN.md section 5 CSV files into `dir`: `schools.csv`, `pupils.csv` and
-    /// `registers/<old_la_code>.csv` (one file per LA, written in parallel).
-    pub fn write_csv(&self, dir: &Path) -> anyhow::Result<CsvSummary> {
-        std::fs::create_dir_all(dir.join("registers"))
-            .with_context(|| format!("creating {}", dir.join("registers").display()))?;
-        let mut w = csv_writer(&dir.join("schools.csv"))?;
-        w.write_record(
-            self.schools
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str()),
-        )?;
-        let cols: Vec<&StringArray> = (1..8)
-            .map(|c| self.schools.column(c).as_string::<i32>())
-            .collect();
-        let urns = self.schools.column(0).as_primitive::<Int32Type>();
-        for r in 0..self.schools.num_rows() {
-            let urn = urns.value(r).to_string();
-            let mut rec = vec![urn.as_str()];
-            rec.extend(cols.iter().map(|c| c.value(r)));
-            w.write_record(&rec)?;
-        }
-        w.flush()?;
-
-        let mut w = csv_writer(&dir.join("pupils.csv"))?;
-        w.write_record([
-            "academic_year",
-            "pupil_id",
-            "urn",
-            "nc_year",
-            "sex",
-            "date_of_birth",
-            "fsm",
-            "sen",
-            "cla",
-            "cin",
-            "cpp",
-        ])?;
-        let mut enrolments = 0;
-        for b in &self.pupils {
-            let pid = b.column(0).as_string::<i32>();
-            let nc = b.column(2).as_string::<i32>();
-            let sex = b.column(3).as_string::<i32>();
-            let sen = b.column(6).as_string::<i32>();
-            let ay = b.column(10).as_string::<i32>();
-            let bool_col = |c: usize| b.column(c).as_boolean().clone();
-            let urn = b.column(1).as_primitive::<Int32Type>();
-            let dob = b.column(4).as_primitive::<Date32Type>();
-            let (fsm, cla, cin, cpp) = (bool_col(5), bool_col(7), bool_col(8), bool_col(9));
-            let tf = |v: bool| if v { "true" } else { "false" };
-            for r in 0..b.num_rows() {
-                let urn = urn.value(r).to_string();
-                let dob = if dob.is_null(r) {
-                    String::new()
-                } else {
-                    fmt_date(dob.value(r))
-                };
-                w.write_record([
-                    ay.value(r),
-                    pid.value(r),
-                    urn.as_str(),
-                    nc.value(r),
-                    sex.value(r),
-                    dob.as_str(),
-                    tf(fsm.value(r)),
-                    sen.value(r),
-                    tf(cla.value(r)),
-                    tf(cin.value(r)),
-                    tf(cpp.value(r)),
-                ])?;
-            }
-            enrolments += b.num_rows();
-        }
-        w.flush()?;
-
-        let marks: Vec<u64> = (0..self.partitions())
-            .into_par_iter()
-            .map(|i| -> anyhow::Result<u64> {
-                let info = self.partition_info(i);
-                let path = dir.join("registers").join(format!("{}.csv", info.la_code));
-                let mut w = csv_writer(&path)?;
-                w.write_record(["pupil_id", "urn", "date", "session", "code"])?;
-                let mut n = 0u64;
-                let mut dates: std::collections::HashMap<i32, String> = Default::default();
-                let mut last_urn = (i32::MIN, String::new());
-                for b in self.registers(i) {
-                    let pid = b.column(0).as_string::<i32>();
-                    let urn = b.column(1).as_primitive::<Int32Type>();
-                    let date = b.column(2).as_primitive::<Date32Type>();
-                    let ses = b.column(3).as_string::<i32>();
-                    let code = b.column(4).as_string::<i32>();
-                    for r in 0..b.num_rows() {
-                        let u = urn.value(r);
-                        if u != last_urn.0 {
-                            last_urn = (u, u.to_string());
-                        }
-                        let d = dates
-                            .entry(date.value(r))
-                            .or_insert_with_key(|&d| fmt_date(d));
-                        w.write_record([
-                            pid.value(r),
-                            last_urn.1.as_str(),
-                            d.as_str(),
-                            ses.value(r),
-                            code.value(r),
-                        ])?;
-                    }
-                    n += b.num_rows() as u64;
-                }
-                w.flush()?;
-                Ok(n)
-            })
-            .collect::<anyhow::Result<_>>()?;
-        Ok(CsvSummary {
-            schools: self.schools.num_rows(),
-            enrolments,
-            marks: marks.iter().sum(),
-            register_files: marks.len(),
-        })
-    }
-}
-
-fn csv_writer(path: &Path) -> anyhow::Result<csv::Writer<BufWriter<File>>> {
-    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    Ok(csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(BufWriter::with_capacity(1 << 20, f)))
 }
 
 /// `YYYY-MM-DD` of a Date32 value.
@@ -339,7 +262,7 @@ fn schools_batch(plans: &[LaPlan]) -> RecordBatch {
 }
 
 fn pupils_batch(lp: &LaPlan, year: &str) -> RecordBatch {
-    let n = lp.enrols.len();
+    let n = lp.kept().count();
     let mut pid = Vec::with_capacity(n);
     let mut urn = Vec::with_capacity(n);
     let mut nc = Vec::with_capacity(n);
@@ -347,7 +270,7 @@ fn pupils_batch(lp: &LaPlan, year: &str) -> RecordBatch {
     let mut dob = Vec::with_capacity(n);
     let mut sen = Vec::with_capacity(n);
     let mut flags: [Vec<bool>; 4] = Default::default();
-    for e in &lp.enrols {
+    for e in lp.kept() {
         let id = model::pupil_id_bytes(e.id);
         pid.push(String::from_utf8(id.to_vec()).expect("ascii"));
         urn.push(lp.schools[e.school as usize].urn);

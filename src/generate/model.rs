@@ -191,3 +191,95 @@ pub fn year_label(start_year: i32) -> String {
 pub fn stoch_round(x: f64, u: f64) -> u32 {
     if x <= 0.0 { 0 } else { (x + u).floor() as u32 }
 }
+
+/// The model's probabilities and shifts (national rates and assumptions, not in the reference):
+/// every number the planner draws with, by what it decides. Changing one changes the data.
+pub mod prob {
+    /// Share of pupils in alternative provision (about 15k pupils in England); only from 5,000
+    /// pupils up.
+    pub const AP_SHARE: f64 = 0.0015;
+    /// Typical alternative provision size (pupils).
+    pub const AP_SIZE: f64 = 30.0;
+    /// Alternative provision absence (overall, authorised, unauthorised, PA share): very high,
+    /// mostly unauthorised; reasons, late and approved activity are England secondary's.
+    pub const AP_ABSENCE: (f64, f64, f64, f64) = (0.33, 0.12, 0.21, 0.78);
+
+    /// Log-normal spread of school sizes within an LA x phase: (special and AP, others).
+    pub const SCHOOL_SIZE_SIGMA: (f64, f64) = (0.5, 0.35);
+    /// INSET days of every school (the first day of the year is one of them).
+    pub const INSET_DAYS: usize = 5;
+    /// Chance a school has one site-closure day (`Y4`), within `SITE_CLOSURE_WINDOW` school days
+    /// of the start of the spring term.
+    pub const SITE_CLOSURE: f64 = 0.02;
+    pub const SITE_CLOSURE_WINDOW: usize = 30;
+
+    pub const FEMALE: f64 = 0.49;
+    /// Chance a pupil's date of birth is missing.
+    pub const MISSING_DOB: f64 = 0.01;
+    /// Chance of dual registration (`D` one weekday a week): (AP, secondary, other phases).
+    pub const DUAL: (f64, f64, f64) = (0.2, 0.004, 0.001);
+    /// Chance a reception pupil attends part-time in the autumn term (`X` afternoons).
+    pub const PART_TIME_RECEPTION: f64 = 0.05;
+    /// Chance of one morning lost to transport (`Y1`).
+    pub const TRANSPORT_Y1: f64 = 0.005;
+
+    /// Share of pupils who move school during the year (two enrolments).
+    pub const MOVER_SHARE: f64 = 0.02;
+    /// No movers in a calendar shorter than this (days); a move happens at least
+    /// `MOVE_MARGIN` days after the start and before the end.
+    pub const MOVER_MIN_DAYS: usize = 60;
+    pub const MOVE_MARGIN: usize = 20;
+
+    /// Weights of the NC years of a phase's pupils (internal NC index, weight); every year not
+    /// listed of the phase's main range weighs 1.
+    pub const NURSERY_N2_PRIMARY: f64 = 0.3;
+    pub const SIXTH_FORM_SECONDARY: (f64, f64) = (0.5, 0.46);
+    pub const SPECIAL_RECEPTION: f64 = 0.5;
+    pub const SPECIAL_POST16: f64 = 0.5;
+    pub const SPECIAL_NC_X: f64 = 0.2;
+    /// Alternative provision: NC years 5 to 11 and their weights.
+    pub const AP_YEARS: [(u8, f64); 7] = [
+        (5, 0.1),
+        (6, 0.2),
+        (7, 0.5),
+        (8, 0.7),
+        (9, 1.0),
+        (10, 1.3),
+        (11, 1.5),
+    ];
+
+    /// FSM, EHC plan and SEN support rates of special schools and AP (FSM, E, K).
+    pub const SPECIAL_FSM_E_K: (f64, f64, f64) = (0.45, 0.97, 0.03);
+    pub const AP_FSM_E_K: (f64, f64, f64) = (0.60, 0.15, 0.45);
+    /// FSM rate of mainstream schools, and their (E, K) rates with and without FSM.
+    pub const MAINSTREAM_FSM: f64 = 0.245;
+    pub const MAINSTREAM_E_K_FSM: (f64, f64) = (0.05, 0.22);
+    pub const MAINSTREAM_E_K_NO_FSM: (f64, f64) = (0.0245, 0.118);
+    /// Looked after, child in need and child protection plan rates of special schools and AP.
+    pub const SPECIAL_CLA_CIN_CPP: (f64, f64, f64) = (0.03, 0.07, 0.01);
+    pub const AP_CLA_CIN_CPP: (f64, f64, f64) = (0.05, 0.15, 0.04);
+    /// Mainstream: base rate + per FSM + per SEN (looked after follows SEN only).
+    pub const CLA_BASE_SEN: (f64, f64) = (0.0045, 0.011);
+    pub const CIN_BASE_FSM_SEN: (f64, f64, f64) = (0.011, 0.03, 0.035);
+    pub const CPP_BASE_FSM_SEN: (f64, f64, f64) = (0.0025, 0.012, 0.008);
+
+    /// Shifts of the latent absence risk (added to a standard normal draw).
+    pub const RISK_FSM: f64 = 0.55;
+    pub const RISK_SEN_K: f64 = 0.5;
+    pub const RISK_SEN_E: f64 = 0.6;
+    pub const RISK_CIN_CPP: f64 = 0.85;
+    pub const RISK_CLA: f64 = 0.25;
+    pub const RISK_YEAR_7: f64 = -0.15;
+    pub const RISK_YEAR_9: f64 = 0.15;
+    pub const RISK_YEARS_10_11: f64 = 0.3;
+    pub const RISK_POST16: f64 = 0.2;
+    pub const RISK_YEAR_1: f64 = 0.05;
+    pub const RISK_SECONDARY_GIRL: f64 = 0.08;
+
+    /// Severe absentees as a share of persistent absentees: primary, secondary, special, AP.
+    pub const SEVERE_OF_PA: [f64; 4] = [0.07, 0.14, 0.15, 0.4];
+    /// Cap on the unauthorised share of one enrolment's absence, and the share when the group
+    /// has no absence at all.
+    pub const UNAUTH_CAP: f64 = 0.97;
+    pub const UNAUTH_DEFAULT: f64 = 0.3;
+}

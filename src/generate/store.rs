@@ -69,8 +69,14 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// The data set of `config` (calibrated to the embedded table), restricted to `las`.
     pub fn new(config: &GenerateConfig, las: &[String]) -> Result<Self, StoreError> {
-        let dataset = Arc::new(plan(config));
+        Self::of(plan(config), las)
+    }
+
+    /// A planned data set restricted to `las` (every LA when empty).
+    pub fn of(dataset: Dataset, las: &[String]) -> Result<Self, StoreError> {
+        let dataset = Arc::new(dataset);
         if las.is_empty() {
             return Ok(Self {
                 schools: dataset.schools.clone(),
@@ -190,7 +196,8 @@ impl Selection {
     }
 }
 
-fn write_csv(path: &Path, batches: &[RecordBatch]) -> Result<(), StoreError> {
+/// Writes `batches` as one CSV file with a header (dates as `YYYY-MM-DD`).
+pub(super) fn write_csv(path: &Path, batches: &[RecordBatch]) -> Result<(), StoreError> {
     let file =
         std::fs::File::create(path).map_err(|e| StoreError::Io(path.display().to_string(), e))?;
     let mut writer = datafusion::arrow::csv::WriterBuilder::new()

@@ -24,6 +24,7 @@ pub mod indicators;
 pub mod ingest;
 pub mod progress;
 pub mod publish;
+pub mod queries;
 pub mod schema;
 pub mod session;
 pub mod store;

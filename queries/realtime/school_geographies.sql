@@ -18,14 +18,16 @@ SELECT urn, 'National' AS geographic_level, 1 AS level_order, 'E92000001' AS geo
        CAST(NULL AS VARCHAR) AS school_name, education_phase, phase_order
 FROM s
 UNION ALL
-SELECT urn, 'Regional', 2, region_code, region_code, region_name, NULL, NULL, NULL, NULL, NULL,
+SELECT urn, 'Regional', 2, region_code AS geo_key, region_code, region_name,
+       NULL AS new_la_code, NULL AS la_name, NULL AS old_la_code, NULL AS school_urn,
+       NULL AS school_name, education_phase, phase_order
+FROM s
+UNION ALL
+SELECT urn, 'Local authority', 3, old_la_code AS geo_key, region_code, region_name,
+       new_la_code, la_name, old_la_code, NULL AS school_urn, NULL AS school_name,
        education_phase, phase_order
 FROM s
 UNION ALL
-SELECT urn, 'Local authority', 3, old_la_code, region_code, region_name, new_la_code, la_name,
-       old_la_code, NULL, NULL, education_phase, phase_order
-FROM s
-UNION ALL
-SELECT urn, 'School', 4, CAST(urn AS VARCHAR), region_code, region_name, new_la_code, la_name,
-       old_la_code, urn, school_name, education_phase, phase_order
+SELECT urn, 'School', 4, CAST(urn AS VARCHAR) AS geo_key, region_code, region_name, new_la_code,
+       la_name, old_la_code, urn AS school_urn, school_name, education_phase, phase_order
 FROM s

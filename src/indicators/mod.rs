@@ -21,10 +21,10 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::session::summary_table::register_summary;
-use crate::session::{SessionOptions, session};
 pub use crate::publish::OutputReport;
 use crate::publish::{Provenance, batch_to_text, write_output};
+use crate::session::summary_table::register_summary;
+use crate::session::{SessionOptions, session};
 use crate::store::{Store, StoreError};
 use crate::summary::{
     CHUNK_ENROLMENTS, SUMMARY_TABLE, SummaryState, alias_store_tables, chunk_queries,

@@ -25,7 +25,7 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::indicators::{IndicatorError, Scratch, materialise};
-use crate::publish::{OutputReport, Provenance, PublishError, Publication, write_output};
+use crate::publish::{OutputReport, Provenance, Publication, PublishError, write_output};
 use crate::queries::with_includes;
 use crate::session::{SessionOptions, session};
 use crate::store::{Store, StoreError};
@@ -74,7 +74,10 @@ pub const ROLL_UPS: [(&str, &str); 9] = [
         "enrolment_pa_changes",
         include_str!("../../queries/realtime/enrolment_pa_changes.sql"),
     ),
-    ("pa_rows", include_str!("../../queries/realtime/pa_rows.sql")),
+    (
+        "pa_rows",
+        include_str!("../../queries/realtime/pa_rows.sql"),
+    ),
     (
         "attendance_rows",
         include_str!("../../queries/realtime/attendance_rows.sql"),
@@ -241,7 +244,11 @@ async fn academic_year(ctx: &SessionContext, asked: Option<&str>) -> Result<Stri
     .await?
     .unwrap_or_default();
     if !have.split(", ").any(|y| y == year) {
-        let have = if have.is_empty() { "no year".into() } else { have };
+        let have = if have.is_empty() {
+            "no year".into()
+        } else {
+            have
+        };
         return Err(RealtimeError::NoSuchYear(year.to_string(), have));
     }
     Ok(year.to_string())

@@ -4,6 +4,7 @@ mod crash;
 mod crosscheck;
 mod indicators;
 mod ingest;
+mod realtime;
 mod safety;
 mod sample;
 mod sql;

@@ -144,7 +144,7 @@ const TOTAL: (&str, &str) = ("education_phase", "Total");
 const HEADER: &str = "time_period,time_identifier,time_frame,reference_date,geographic_level,country_code,country_name,region_code,region_name,new_la_code,la_name,old_la_code,school_urn,school_name,education_phase,num_schools,enrolments,present_sessions,overall_attendance,approved_educational_activity,overall_absence,authorised_absence,unauthorised_absence,late_sessions,possible_sessions,reason_present_am,reason_present_pm,reason_present,reason_l_present_late_before_registers_closed,reason_i_authorised_illness,reason_m_authorised_medical_dental,reason_r_authorised_religious_observance,reason_s_authorised_study_leave,reason_t_authorised_mobile_child,reason_h_authorised_holiday,reason_e_authorised_excluded,reason_c_authorised_other,reason_c1_authorised_regulated_performance,reason_j1_authorised_interview,reason_c2_authorised_temp_reduced_timetable,reason_b_aea_education_off_site,reason_j_aea_interview,reason_p_aea_approved_sporting_activity,reason_v_aea_educational_visit_trip,reason_w_aea_work_experience,reason_k_aea_education_arranged_by_la,reason_g_unauthorised_holiday,reason_u_unauthorised_late_after_registers_closed,reason_o_other_unauthorised,reason_n_no_reason_yet,total_num_schools,total_enrolments,attendance_perc,overall_absence_perc,authorised_absence_perc,unauthorised_absence_perc,illness_perc,appointments_perc,unauth_hol_perc,unauth_oth_perc,unauth_late_registers_closed_perc,unauth_not_yet_perc,auth_religious_perc,auth_study_perc,auth_mob_perc,auth_excluded_perc,auth_performance_perc,auth_interview_perc,auth_part_time_perc,auth_other_perc,pa_perc";
 
 #[tokio::test]
-async fn daily_rows_iso_weeks_weighted_total() {
+async fn daily_rows_and_a_weighted_total() {
     let f = loaded().await;
     let out = realtime(&f, None, true).await;
     let daily = Output::read(&out.join("attendance_daily.csv"));
@@ -207,6 +207,13 @@ async fn daily_rows_iso_weeks_weighted_total() {
         ],
     );
     assert_eq!(total["pa_perc"], "");
+}
+
+#[tokio::test]
+async fn daily_rows_across_the_new_year() {
+    let f = loaded().await;
+    let out = realtime(&f, None, true).await;
+    let daily = Output::read(&out.join("attendance_daily.csv"));
     // Mon 2024-12-30 is in ISO 2025 week 1. Secondary: B1 L U (late 2, one present, one
     // unauthorised), B2 # # (not possible): possible 2, 1 enrolment.
     let monday = daily.one(&[
@@ -338,7 +345,7 @@ async fn weekly_rows_have_daily_means() {
 }
 
 #[tokio::test]
-async fn year_to_date_and_persistent_absence() {
+async fn year_to_date_rows() {
     let f = loaded().await;
     let out = realtime(&f, None, false).await;
     let ytd = Output::read(&out.join("attendance_ytd.csv"));
@@ -411,7 +418,12 @@ async fn year_to_date_and_persistent_absence() {
             ("total_enrolments", 3.0),
         ],
     );
+}
 
+#[tokio::test]
+async fn persistent_absence_year_to_date_by_week() {
+    let f = loaded().await;
+    let out = realtime(&f, None, false).await;
     // Persistent absence year to date at the end of each week (exactly the section 7 columns):
     // W51: A2 (2 of 2) of A1, A2, C1; B1 (1 of 2) of B1, B2. W1: A1 1 of 6 and A2 2 of 6 PA,
     // C1 not; B1 2 of 6. W2 and W22 likewise (A1 1 of 8, then 1 of 10: still PA).

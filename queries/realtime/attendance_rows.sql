@@ -6,7 +6,7 @@
 -- `suppressible`: a Local authority row to which one school contributes, and every School row.
 CREATE OR REPLACE VIEW attendance_rows AS
 WITH rated AS (
-    SELECT r.* EXCLUDE (contributing_schools, level_order, geo_key, phase_order),
+    SELECT r.* EXCLUDE (one_school, level_order, geo_key, phase_order),
            t.total_num_schools, t.total_enrolments,
            100.0 * r.overall_attendance / r.possible_sessions AS attendance_perc,
            100.0 * r.overall_absence / r.possible_sessions AS overall_absence_perc,
@@ -34,7 +34,7 @@ WITH rated AS (
            CASE WHEN r.time_frame = 'Year to date'
                 THEN 100.0 * pa.enrolments_pa / pa.enrolments_counted END AS pa_perc,
            r.geographic_level = 'School'
-               OR (r.geographic_level = 'Local authority' AND r.contributing_schools = 1)
+               OR (r.geographic_level = 'Local authority' AND r.one_school)
                AS suppressible,
            r.level_order, r.geo_key, r.phase_order
     FROM phase_rows r

@@ -7,7 +7,7 @@ WITH phases AS (
     SELECT pa.reference_date, pa.geographic_level, pa.region_code, pa.region_name,
            pa.new_la_code, pa.la_name, pa.old_la_code, pa.education_phase,
            100.0 * pa.enrolments_pa / pa.enrolments_counted AS persistent_absence_percent,
-           pa.geographic_level = 'Local authority' AND pa.contributing_schools = 1
+           pa.geographic_level = 'Local authority' AND pa.one_school
                AS suppressible,
            t.total_enrolments, pa.level_order, pa.geo_key, pa.phase_order
     FROM pa_rows pa

@@ -1,8 +1,8 @@
 -- The counts of every geography, phase and time frame that has a possible session (DOMAIN.md
--- section 7), from the school-day counts. `num_schools` and `enrolments` are means over the
--- row's days (a day counts when a school of the row has a possible session on it) of the
--- schools and in-scope enrolments with a possible session that day; `contributing_schools`
--- are the distinct schools with a possible session in the row's days (for suppression).
+-- section 7), from the day rows. `num_schools` and `enrolments` are means over the row's days
+-- (a day counts when a school of the row has a possible session on it) of the schools and
+-- in-scope enrolments with a possible session that day; `one_school` says whether a single
+-- school has a possible session in the row's days (for suppression).
 -- `time_period` is the ISO week-numbering year of the row's week, `time_identifier` its ISO
 -- week number (the week of the reference date, a Monday or a day of that week).
 -- The columns come in the order of the files; the last four are for joins, sorting and
@@ -11,14 +11,12 @@ CREATE OR REPLACE VIEW phase_rows AS
 SELECT CAST(date_part('isoyear', f.reference_date) AS INT) AS time_period,
        concat('Week ', CAST(CAST(date_part('week', f.reference_date) AS INT) AS VARCHAR))
            AS time_identifier,
-       f.time_frame, f.reference_date, g.geographic_level,
+       f.time_frame, f.reference_date, d.geographic_level,
        'E92000001' AS country_code, 'England' AS country_name,
-       g.region_code, g.region_name, g.new_la_code, g.la_name, g.old_la_code,
-       g.school_urn, g.school_name, g.education_phase,
-       CAST(count(*) FILTER (WHERE d.possible_sessions > 0) AS DOUBLE)
-           / count(DISTINCT CASE WHEN d.possible_sessions > 0 THEN d.date END) AS num_schools,
-       CAST(sum(d.enrolments) AS DOUBLE)
-           / count(DISTINCT CASE WHEN d.possible_sessions > 0 THEN d.date END) AS enrolments,
+       d.region_code, d.region_name, d.new_la_code, d.la_name, d.old_la_code,
+       d.school_urn, d.school_name, d.education_phase,
+       CAST(sum(d.schools) AS DOUBLE) / count(*) AS num_schools,
+       CAST(sum(d.enrolments) AS DOUBLE) / count(*) AS enrolments,
        sum(d.present_sessions) AS present_sessions,
        sum(d.overall_attendance) AS overall_attendance,
        sum(d.approved_educational_activity) AS approved_educational_activity,
@@ -52,12 +50,10 @@ SELECT CAST(date_part('isoyear', f.reference_date) AS INT) AS time_period,
        sum(d.reason_u_unauthorised_late_after_registers_closed) AS reason_u_unauthorised_late_after_registers_closed,
        sum(d.reason_o_other_unauthorised) AS reason_o_other_unauthorised,
        sum(d.reason_n_no_reason_yet) AS reason_n_no_reason_yet,
-       count(DISTINCT CASE WHEN d.possible_sessions > 0 THEN d.urn END) AS contributing_schools,
-       g.level_order, g.geo_key, g.phase_order
-FROM school_day_counts d
+       min(d.first_urn) = max(d.last_urn) AS one_school,
+       d.level_order, d.geo_key, d.phase_order
+FROM day_rows d
 JOIN time_frames f ON f.date = d.date
-JOIN school_geographies g ON g.urn = d.urn
-GROUP BY g.geographic_level, g.level_order, g.geo_key, g.region_code, g.region_name,
-         g.new_la_code, g.la_name, g.old_la_code, g.school_urn, g.school_name,
-         g.education_phase, g.phase_order, f.time_frame, f.reference_date
-HAVING sum(d.possible_sessions) > 0
+GROUP BY d.geographic_level, d.level_order, d.geo_key, d.region_code, d.region_name,
+         d.new_la_code, d.la_name, d.old_la_code, d.school_urn, d.school_name,
+         d.education_phase, d.phase_order, f.time_frame, f.reference_date

@@ -49,7 +49,7 @@ pub const BASE: [(&str, &str); 3] = [
 ];
 
 /// The roll-ups, in the order the views are created.
-pub const ROLL_UPS: [(&str, &str); 9] = [
+pub const ROLL_UPS: [(&str, &str); 10] = [
     (
         "school_geographies",
         include_str!("../../queries/realtime/school_geographies.sql"),
@@ -65,6 +65,10 @@ pub const ROLL_UPS: [(&str, &str); 9] = [
     (
         "time_frames",
         include_str!("../../queries/realtime/time_frames.sql"),
+    ),
+    (
+        "day_rows",
+        include_str!("../../queries/realtime/day_rows.sql"),
     ),
     (
         "phase_rows",
@@ -109,12 +113,14 @@ pub const OUTPUTS: [(&str, &str); 4] = [
 ];
 
 /// Views read by several later queries, computed once into scratch Parquet files: the base
-/// layer, and the rows the outputs read more than once.
-const MATERIALISED: [&str; 4] = [
+/// layer, the weeks, and the rows the outputs read more than once.
+const MATERIALISED: [&str; 6] = [
     "school_day_counts",
     "enrolment_week_counts",
+    "reported_weeks",
     "phase_rows",
     "pa_rows",
+    "attendance_rows",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,9 @@
 -- pa_perc; then a `Total` row for National and Regional geographies, whose counts (and means)
 -- are the sums of its phases' and whose rates, pa_perc included, are the means of its phases'
 -- rates weighted by their total_enrolments (the DfE's method).
+-- The Total's sums of fractions are taken in exact decimals, so that they do not depend on the
+-- order the phases' rows arrive in (floating-point addition is not associative): the same
+-- registers always give the same files, to the last digit.
 -- `suppressible`: a Local authority row to which one school contributes, and every School row.
 CREATE OR REPLACE VIEW attendance_rows AS
 WITH rated AS (
@@ -51,7 +54,8 @@ UNION ALL
 SELECT time_period, time_identifier, time_frame, reference_date, geographic_level,
        country_code, country_name, region_code, region_name, new_la_code, la_name, old_la_code,
        school_urn, school_name, 'Total',
-       sum(num_schools), sum(enrolments),
+       CAST(sum(CAST(num_schools AS DECIMAL(38, 17))) AS DOUBLE),
+       CAST(sum(CAST(enrolments AS DECIMAL(38, 17))) AS DOUBLE),
        sum(present_sessions), sum(overall_attendance), sum(approved_educational_activity),
        sum(overall_absence), sum(authorised_absence), sum(unauthorised_absence),
        sum(late_sessions), sum(possible_sessions),
@@ -69,25 +73,44 @@ SELECT time_period, time_identifier, time_frame, reference_date, geographic_leve
        sum(reason_g_unauthorised_holiday), sum(reason_u_unauthorised_late_after_registers_closed),
        sum(reason_o_other_unauthorised), sum(reason_n_no_reason_yet),
        sum(total_num_schools), sum(total_enrolments),
-       sum(attendance_perc * total_enrolments) / sum(total_enrolments),
-       sum(overall_absence_perc * total_enrolments) / sum(total_enrolments),
-       sum(authorised_absence_perc * total_enrolments) / sum(total_enrolments),
-       sum(unauthorised_absence_perc * total_enrolments) / sum(total_enrolments),
-       sum(illness_perc * total_enrolments) / sum(total_enrolments),
-       sum(appointments_perc * total_enrolments) / sum(total_enrolments),
-       sum(unauth_hol_perc * total_enrolments) / sum(total_enrolments),
-       sum(unauth_oth_perc * total_enrolments) / sum(total_enrolments),
-       sum(unauth_late_registers_closed_perc * total_enrolments) / sum(total_enrolments),
-       sum(unauth_not_yet_perc * total_enrolments) / sum(total_enrolments),
-       sum(auth_religious_perc * total_enrolments) / sum(total_enrolments),
-       sum(auth_study_perc * total_enrolments) / sum(total_enrolments),
-       sum(auth_mob_perc * total_enrolments) / sum(total_enrolments),
-       sum(auth_excluded_perc * total_enrolments) / sum(total_enrolments),
-       sum(auth_performance_perc * total_enrolments) / sum(total_enrolments),
-       sum(auth_interview_perc * total_enrolments) / sum(total_enrolments),
-       sum(auth_part_time_perc * total_enrolments) / sum(total_enrolments),
-       sum(auth_other_perc * total_enrolments) / sum(total_enrolments),
-       sum(pa_perc * total_enrolments) / sum(total_enrolments),
+       CAST(sum(CAST(attendance_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(overall_absence_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(authorised_absence_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(unauthorised_absence_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(illness_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(appointments_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(unauth_hol_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(unauth_oth_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(unauth_late_registers_closed_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(unauth_not_yet_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(auth_religious_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(auth_study_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(auth_mob_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(auth_excluded_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(auth_performance_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(auth_interview_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(auth_part_time_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(auth_other_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
+       CAST(sum(CAST(pa_perc * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
        false, level_order, geo_key, 4
 FROM rated
 WHERE geographic_level IN ('National', 'Regional')

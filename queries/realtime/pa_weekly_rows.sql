@@ -1,7 +1,8 @@
 -- The rows of persistent_absence_ytd_weekly.csv (DOMAIN.md section 7): for every reported week,
 -- persistent absence year to date as of its end, for every National, Regional and Local
 -- authority geography and phase, and `All schools` at National and Regional level, the mean of
--- the phases' percentages weighted by their total_enrolments (as a Total).
+-- the phases' percentages weighted by their total_enrolments (as a Total; summed in exact
+-- decimals, as in attendance_rows.sql, so that the result does not depend on row order).
 CREATE OR REPLACE VIEW pa_weekly_rows AS
 WITH phases AS (
     SELECT pa.reference_date, pa.geographic_level, pa.region_code, pa.region_name,
@@ -20,7 +21,8 @@ SELECT * FROM phases
 UNION ALL
 SELECT reference_date, geographic_level, region_code, region_name, new_la_code, la_name,
        old_la_code, 'All schools',
-       sum(persistent_absence_percent * total_enrolments) / sum(total_enrolments),
+       CAST(sum(CAST(persistent_absence_percent * total_enrolments AS DECIMAL(38, 17))) AS DOUBLE)
+           / sum(total_enrolments),
        false, sum(total_enrolments), level_order, geo_key, 4
 FROM phases
 WHERE geographic_level IN ('National', 'Regional')

@@ -11,7 +11,8 @@
 //!   ([`session::summary_table`]), the memory pool ([`session::memory`]) and the rule that SQL
 //!   reads and never writes ([`session::policy`]).
 //! - [`summary`]: the build of the derived enrolment summary.
-//! - [`indicators`]: the EES indicator files from `queries/indicators/*.sql`.
+//! - [`indicators`]: the EES indicator files from `queries/indicators/*.sql`; [`realtime`]: the
+//!   DfE real-time attendance files from `queries/realtime/*.sql`.
 //! - [`generate`]: the synthetic data model, its calibration and its store writer.
 //! - [`publish`]: output directories written whole; [`progress`]: how long work reports progress.
 //! - [`cli`]: the command line, one file per subcommand; the only module that prints.
@@ -24,6 +25,8 @@ pub mod indicators;
 pub mod ingest;
 pub mod progress;
 pub mod publish;
+pub mod queries;
+pub mod realtime;
 pub mod schema;
 pub mod session;
 pub mod store;

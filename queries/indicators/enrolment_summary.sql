@@ -11,29 +11,8 @@
 --   * enrolment-terms with no possible session are dropped.
 -- Schools with fewer than 6 in-scope enrolments are kept here and removed by the indicators
 -- (queries/indicators/enrolment_periods.sql), so that analysts can still see them.
-WITH enrolments AS (
-    SELECT p.academic_year, p.urn, p.pupil_id,
-           CASE
-               WHEN p.date_of_birth IS NOT NULL THEN
-                   CAST(substr(p.academic_year, 1, 4) AS INT)
-                   - CAST(date_part('year', p.date_of_birth) AS INT)
-                   -- born September to December: not yet had the birthday by 31 August
-                   - CASE WHEN date_part('month', p.date_of_birth) >= 9 THEN 1 ELSE 0 END
-               WHEN p.nc_year = 'N1' THEN 2
-               WHEN p.nc_year = 'N2' THEN 3
-               WHEN p.nc_year = 'R' THEN 4
-               WHEN p.nc_year = 'X' THEN NULL
-               ELSE CAST(p.nc_year AS INT) + 4
-           END AS age
-    FROM pupils p
-    JOIN schools s ON s.urn = p.urn
-    WHERE s.phase <> 'alternative_provision'
-),
-in_scope AS (
-    SELECT academic_year, urn, pupil_id, age,
-           CASE WHEN age = 15 THEN spring_bank_holiday(academic_year) END AS marks_before
-    FROM enrolments
-    WHERE age BETWEEN 5 AND 15
+WITH in_scope AS (
+    -- @include in_scope_enrolments.sql (the headline scope, shared with the real-time files)
 ),
 counts AS (
     SELECT r.academic_year, term(r.date) AS term, r.urn, r.pupil_id,

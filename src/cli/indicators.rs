@@ -78,7 +78,7 @@ pub async fn run(args: IndicatorsArgs) -> anyhow::Result<()> {
         "indicators for {} ({}) in {:.2} s",
         manifest.academic_years.join(", "),
         manifest.periods.join(", "),
-        manifest.wall_seconds
+        manifest.provenance.wall_seconds
     );
     Ok(())
 }

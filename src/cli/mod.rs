@@ -15,6 +15,7 @@ pub mod output;
 pub mod panic;
 pub mod progress;
 pub mod query;
+pub mod realtime;
 pub mod shell;
 pub mod sql;
 pub mod summarise;
@@ -154,6 +155,13 @@ Examples:
   attendance indicators --data sample-data/store --out out
   attendance indicators --data D --out out --year 2024-25 --period \"Autumn term\" --parquet")]
     Indicators(indicators::IndicatorsArgs),
+    /// Compute the DfE real-time attendance files (daily, weekly, year to date, persistent
+    /// absence by week) from the registers
+    #[command(after_help = "\
+Examples:
+  attendance realtime --data sample-data/store --out realtime
+  attendance realtime --data D --out realtime --year 2024-25 --through 2025-01-17 --parquet")]
+    Realtime(realtime::RealtimeArgs),
 }
 
 /// An error and its causes on one line, each cause said once (DataFusion's messages often
@@ -219,5 +227,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Vacuum(args) => vacuum::run(args).await,
         Command::Summarise(args) => summarise::run(args).await,
         Command::Indicators(args) => indicators::run(args).await,
+        Command::Realtime(args) => realtime::run(args).await,
     }
 }

@@ -11,20 +11,21 @@
 //! rates of Local authority and School rows whose enrolments are 1 or 2, and of every
 //! School-level row, are written as `c`. National and Regional rows are never suppressed.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::{cast, filter_record_batch};
-use datafusion::arrow::datatypes::{DataType, UInt64Type};
+use datafusion::arrow::datatypes::{DataType, Int64Type, UInt64Type};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
+pub use crate::publish::OutputReport;
+use crate::publish::{Provenance, batch_to_text, write_output};
 use crate::session::summary_table::register_summary;
 use crate::session::{SessionOptions, session};
-use crate::store::{Store, StoreError, Table, TableVersions};
+use crate::store::{Store, StoreError};
 use crate::summary::{
     CHUNK_ENROLMENTS, SUMMARY_TABLE, SummaryState, alias_store_tables, chunk_queries,
 };
@@ -118,26 +119,13 @@ pub struct IndicatorOptions {
 
 #[derive(Debug, Serialize)]
 pub struct Manifest {
-    pub engine: String,
-    pub datafusion: String,
-    pub started_at: String,
-    pub wall_seconds: f64,
-    pub store: String,
-    pub table_versions: TableVersions,
-    /// Content hashes of the input files loaded into each table, from the commit history.
-    pub loaded_input_files: BTreeMap<&'static str, Vec<String>>,
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub enrolment_summary: &'static str,
     pub academic_years: Vec<String>,
     pub periods: Vec<String>,
     pub suppress: bool,
     pub outputs: Vec<OutputReport>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct OutputReport {
-    pub file: String,
-    pub rows: usize,
-    pub sha256: String,
 }
 
 /// Every SQL statement the job runs, in order (`attendance indicators --explain`).
@@ -277,7 +265,7 @@ const MATERIALISED: [&str; 4] = [
     "band_counts",
 ];
 
-async fn materialise(
+pub(crate) async fn materialise(
     ctx: &SessionContext,
     view: &str,
     scratch: &Path,
@@ -356,32 +344,9 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
         let batches = ctx.sql(sql).await?.collect().await?;
         let batches = keep_periods(batches, &options.periods)?;
         let batches = to_text(&batches, options.suppress)?;
-        let rows = batches.iter().map(RecordBatch::num_rows).sum();
-        let csv_path = out.join(format!("{name}.csv"));
-        write_csv(&csv_path, &batches)?;
-        outputs.push(OutputReport {
-            file: format!("{name}.csv"),
-            rows,
-            sha256: sha256_file(&csv_path)?,
-        });
-        if options.parquet {
-            let path = out.join(format!("{name}.parquet"));
-            if write_parquet(&path, &batches)? {
-                outputs.push(OutputReport {
-                    file: format!("{name}.parquet"),
-                    rows,
-                    sha256: sha256_file(&path)?,
-                });
-            }
-        }
+        outputs.extend(write_output(&out, name, &batches, options.parquet)?);
     }
 
-    let mut loaded = BTreeMap::new();
-    for table in Table::ALL {
-        let mut hashes: Vec<String> = store.loaded_files(table).await?.into_iter().collect();
-        hashes.sort();
-        loaded.insert(table.name(), hashes);
-    }
     let years = if options.years.is_empty() {
         distinct_strings(
             &ctx,
@@ -400,13 +365,7 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
     .filter(|p| options.periods.is_empty() || options.periods.contains(p))
     .collect();
     let manifest = Manifest {
-        engine: format!("attendance {}", env!("CARGO_PKG_VERSION")),
-        datafusion: datafusion::DATAFUSION_VERSION.to_string(),
-        started_at,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        store: store.root().display().to_string(),
-        table_versions: versions,
-        loaded_input_files: loaded,
+        provenance: Provenance::new(store, versions, started, started_at).await?,
         enrolment_summary: match state {
             SummaryState::Fresh => "materialised, up to date",
             SummaryState::Live | SummaryState::Computed => {
@@ -418,12 +377,7 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
         suppress: options.suppress,
         outputs,
     };
-    let path = out.join("manifest.json");
-    std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&manifest).expect("manifest serialises"),
-    )
-    .map_err(|e| IndicatorError::Io(path.display().to_string(), e))?;
+    publication.write_manifest(&manifest)?;
     publication.publish()?;
     Ok(manifest)
 }
@@ -462,6 +416,41 @@ fn keep_periods(
     Ok(out)
 }
 
-mod files;
-pub use files::suppressed;
-use files::{sha256_file, to_text, write_csv, write_parquet};
+/// Whether a row's counts and rates are suppressed (written `c`).
+pub fn suppressed(level: &str, enrolments: i64) -> bool {
+    match level {
+        "School" => true,
+        "Local authority" => enrolments == 1 || enrolments == 2,
+        _ => false,
+    }
+}
+
+/// The outputs as text (see [`batch_to_text`]), with the measures of the rows [`suppressed`]
+/// says as `c` when `suppress` is on. The measures are the columns from `num_schools` (or
+/// `enrolments`) on.
+fn to_text(batches: &[RecordBatch], suppress: bool) -> Result<Vec<RecordBatch>, IndicatorError> {
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let first_measure = batch
+            .schema()
+            .fields()
+            .iter()
+            .position(|f| f.name() == "num_schools" || f.name() == "enrolments")
+            .expect("outputs have measures");
+        let level = cast(
+            batch.column_by_name("geographic_level").expect("level"),
+            &DataType::Utf8,
+        )?;
+        let level = level.as_string::<i32>();
+        let enrolments = cast(
+            batch.column_by_name("enrolments").expect("enrolments"),
+            &DataType::Int64,
+        )?;
+        let enrolments = enrolments.as_primitive::<Int64Type>();
+        let hidden: Vec<bool> = (0..batch.num_rows())
+            .map(|i| suppress && suppressed(level.value(i), enrolments.value(i)))
+            .collect();
+        out.push(batch_to_text(batch, first_measure, &hidden)?);
+    }
+    Ok(out)
+}

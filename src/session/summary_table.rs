@@ -7,8 +7,13 @@ use futures::TryStreamExt;
 
 use crate::store::{SUMMARY_TABLE, Store, StoreError, TableContents, TableVersions};
 
-/// The SQL of the summary.
-pub const SUMMARY_SQL: &str = include_str!("../../queries/indicators/enrolment_summary.sql");
+/// The SQL of the summary, with the headline scope (`in_scope_enrolments.sql`, shared with the
+/// real-time files) in place of its `-- @include` line.
+pub static SUMMARY_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    crate::queries::with_includes(include_str!(
+        "../../queries/indicators/enrolment_summary.sql"
+    ))
+});
 /// Keys of the build's commit: the versions and the contents of the tables it was built from.
 pub(crate) const SOURCE_VERSIONS_KEY: &str = "attendance.sourceVersions";
 pub(crate) const SOURCE_CONTENTS_KEY: &str = "attendance.sourceContents";
@@ -84,7 +89,7 @@ pub async fn register_summary(
         ctx.register_table(SUMMARY_TABLE, provider)?;
         return Ok(SummaryState::Fresh);
     }
-    let view = ctx.sql(SUMMARY_SQL).await?.into_view();
+    let view = ctx.sql(&SUMMARY_SQL).await?.into_view();
     ctx.register_table(SUMMARY_TABLE, view)?;
     Ok(SummaryState::Live)
 }

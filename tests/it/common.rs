@@ -1,5 +1,6 @@
 //! Shared fixtures: a tiny store's input files, written to a temporary directory.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use attendance::ingest::{IngestOptions, IngestSummary, ingest};
@@ -162,4 +163,73 @@ pub async fn active_register_files(store: &Store) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// An output CSV file, read back.
+pub struct Output {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Output {
+    pub fn read(path: &Path) -> Self {
+        let mut reader = csv::Reader::from_path(path).unwrap();
+        let header = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let rows = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        Self { header, rows }
+    }
+
+    /// The rows whose columns have the given values.
+    pub fn find(&self, filter: &[(&str, &str)]) -> Vec<HashMap<String, String>> {
+        self.rows
+            .iter()
+            .map(|r| {
+                self.header
+                    .iter()
+                    .cloned()
+                    .zip(r.iter().cloned())
+                    .collect::<HashMap<_, _>>()
+            })
+            .filter(|r| {
+                filter
+                    .iter()
+                    .all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v))
+            })
+            .collect()
+    }
+
+    pub fn one(&self, filter: &[(&str, &str)]) -> HashMap<String, String> {
+        let found = self.find(filter);
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one row for {filter:?}, found {}",
+            found.len()
+        );
+        found.into_iter().next().unwrap()
+    }
+}
+
+/// Checks integer cells exactly and percentages to 1e-9.
+pub fn check(row: &HashMap<String, String>, expected: &[(&str, f64)]) {
+    for (column, value) in expected {
+        let cell = row
+            .get(*column)
+            .unwrap_or_else(|| panic!("no column {column}"));
+        let got: f64 = cell
+            .parse()
+            .unwrap_or_else(|_| panic!("{column} = `{cell}`"));
+        assert!(
+            (got - value).abs() < 1e-9,
+            "{column}: expected {value}, got {cell} in {row:?}"
+        );
+    }
 }

@@ -38,9 +38,6 @@
 //! B5 10, 10, 10/6/0.
 //! Schools A and B each have 6 in-scope enrolments (A1-A5 and M@A; B1-B5 and M@B).
 
-use std::collections::HashMap;
-use std::path::Path;
-
 use attendance::indicators::{IndicatorOptions, run};
 use attendance::ingest::IngestOptions;
 use attendance::session::SessionOptions;
@@ -157,74 +154,6 @@ fn registers_csv() -> String {
         }
     }
     out
-}
-
-struct Output {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Output {
-    fn read(path: &Path) -> Self {
-        let mut reader = csv::Reader::from_path(path).unwrap();
-        let header = reader
-            .headers()
-            .unwrap()
-            .iter()
-            .map(str::to_string)
-            .collect();
-        let rows = reader
-            .records()
-            .map(|r| r.unwrap().iter().map(str::to_string).collect())
-            .collect();
-        Self { header, rows }
-    }
-
-    /// The rows whose columns have the given values.
-    fn find(&self, filter: &[(&str, &str)]) -> Vec<HashMap<String, String>> {
-        self.rows
-            .iter()
-            .map(|r| {
-                self.header
-                    .iter()
-                    .cloned()
-                    .zip(r.iter().cloned())
-                    .collect::<HashMap<_, _>>()
-            })
-            .filter(|r| {
-                filter
-                    .iter()
-                    .all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v))
-            })
-            .collect()
-    }
-
-    fn one(&self, filter: &[(&str, &str)]) -> HashMap<String, String> {
-        let found = self.find(filter);
-        assert_eq!(
-            found.len(),
-            1,
-            "expected one row for {filter:?}, found {}",
-            found.len()
-        );
-        found.into_iter().next().unwrap()
-    }
-}
-
-/// Checks integer cells exactly and percentages to 1e-9.
-fn check(row: &HashMap<String, String>, expected: &[(&str, f64)]) {
-    for (column, value) in expected {
-        let cell = row
-            .get(*column)
-            .unwrap_or_else(|| panic!("no column {column}"));
-        let got: f64 = cell
-            .parse()
-            .unwrap_or_else(|_| panic!("{column} = `{cell}`"));
-        assert!(
-            (got - value).abs() < 1e-9,
-            "{column}: expected {value}, got {cell} in {row:?}"
-        );
-    }
 }
 
 async fn run_fixture(suppress: bool) -> (Fixture, std::path::PathBuf) {

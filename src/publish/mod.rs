@@ -5,8 +5,20 @@
 //! never finds new files mixed with old ones under an old manifest. A non-empty `--out` is
 //! replaced only when it holds nothing but an earlier output of the same kind (the files its
 //! `manifest.json` lists), or with `force`.
+//!
+//! [`files`] writes the output files themselves (text with suppression, CSV, Parquet, hashes);
+//! [`Provenance`] is the part of every manifest that says what was read.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::store::{Store, StoreError, Table, TableVersions};
+
+mod files;
+pub use files::{OutputReport, batch_to_text, write_output};
 
 /// Where a run's files are written before they are published.
 #[derive(Debug)]
@@ -23,6 +35,50 @@ pub enum PublishError {
         "--out {0} is not empty and holds files this command did not write ({1}); give an empty or new directory, or --force to replace it"
     )]
     Foreign(String, String),
+    #[error("arrow: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error("parquet: {0}")]
+    Parquet(#[from] datafusion::parquet::errors::ParquetError),
+}
+
+/// What a run read and when: the head of every output's `manifest.json`.
+#[derive(Debug, Serialize)]
+pub struct Provenance {
+    pub engine: String,
+    pub datafusion: String,
+    pub started_at: String,
+    pub wall_seconds: f64,
+    pub store: String,
+    pub table_versions: TableVersions,
+    /// Content hashes of the input files loaded into each table, from the commit history.
+    pub loaded_input_files: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Provenance {
+    /// The provenance of a run over `store` at `versions` that started at `started`
+    /// (`started_at` in RFC 3339).
+    pub async fn new(
+        store: &Store,
+        versions: TableVersions,
+        started: Instant,
+        started_at: String,
+    ) -> Result<Self, StoreError> {
+        let mut loaded = BTreeMap::new();
+        for table in Table::ALL {
+            let mut hashes: Vec<String> = store.loaded_files(table).await?.into_iter().collect();
+            hashes.sort();
+            loaded.insert(table.name(), hashes);
+        }
+        Ok(Self {
+            engine: format!("attendance {}", env!("CARGO_PKG_VERSION")),
+            datafusion: datafusion::DATAFUSION_VERSION.to_string(),
+            started_at,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            store: store.root().display().to_string(),
+            table_versions: versions,
+            loaded_input_files: loaded,
+        })
+    }
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> PublishError + '_ {
@@ -89,6 +145,16 @@ impl Publication {
     /// The directory to write the files into.
     pub fn dir(&self) -> &Path {
         self.staging.path()
+    }
+
+    /// Writes `manifest` as `manifest.json` beside the files.
+    pub fn write_manifest(&self, manifest: &impl Serialize) -> Result<(), PublishError> {
+        let path = self.dir().join("manifest.json");
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(manifest).expect("manifest serialises"),
+        )
+        .map_err(io(&path))
     }
 
     /// Moves the files into `out`, replacing what it held. Dropped without this, the files are

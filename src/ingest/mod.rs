@@ -358,7 +358,11 @@ async fn check_registers(
     let large_rows = options.large_input_rows.unwrap_or(LARGE_INPUT_ROWS);
     let large_input = staged_rows > large_rows;
     if large_input {
-        plan_for_memory(ctx, session.memory_limit).await?;
+        crate::session::switch_profile(
+            ctx,
+            crate::session::Profile::MemoryBound,
+            session.memory_limit,
+        );
     }
     let plan = check_staged_marks(
         ctx,
@@ -410,12 +414,28 @@ async fn write_tables(
 ) -> Result<(), IngestError> {
     if !inputs.schools.load.is_empty() {
         let hashes = hashes(&inputs.schools.load);
-        write_schools(store, ctx, rows.new_schools, &hashes, &mut summary.schools).await?;
+        write_keyed_rows(
+            store,
+            ctx,
+            Table::Schools,
+            rows.new_schools,
+            &hashes,
+            &mut summary.schools,
+        )
+        .await?;
         summary.schools.files_loaded = inputs.schools.load.len();
     }
     if !inputs.pupils.load.is_empty() {
         let hashes = hashes(&inputs.pupils.load);
-        write_pupils(store, ctx, rows.new_pupils, &hashes, &mut summary.pupils).await?;
+        write_keyed_rows(
+            store,
+            ctx,
+            Table::Pupils,
+            rows.new_pupils,
+            &hashes,
+            &mut summary.pupils,
+        )
+        .await?;
         summary.pupils.files_loaded = inputs.pupils.load.len();
     }
     if !inputs.registers.load.is_empty() {

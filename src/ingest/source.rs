@@ -437,7 +437,7 @@ fn read_parquet(
     for batch in reader {
         let batch: RecordBatch = batch.map_err(|e| parquet_error(file, &e))?;
         let arrays = batch_columns(file, &batch, columns, numbers)?;
-        let typed_columns: Vec<Column<'_>> = arrays.iter().map(|a| Column::of(a)).collect();
+        let typed_columns: Vec<Column<'_>> = arrays.iter().map(Column::of).collect();
         let nulls: Vec<_> = arrays.iter().map(|a| a.logical_nulls()).collect();
         let mut values: Vec<&str> = vec![""; columns.len()];
         let mut typed: Vec<Option<i64>> = vec![None; columns.len()];

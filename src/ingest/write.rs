@@ -185,7 +185,8 @@ pub(super) async fn write_keyed_rows(
         columns
             .map(
                 |c| match schema.field_with_name(c).map(|f| f.is_nullable()) {
-                    Ok(true) => format!("n.\"{c}\" IS NOT DISTINCT FROM s.\"{c}\""),
+                    // In parentheses: the parser reads what follows `FROM` as far as it can.
+                    Ok(true) => format!("(n.\"{c}\" IS NOT DISTINCT FROM s.\"{c}\")"),
                     _ => format!("n.\"{c}\" = s.\"{c}\""),
                 },
             )

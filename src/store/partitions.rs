@@ -79,8 +79,8 @@ mod tests {
         let sql = predicate_sql(&register_partitions(&touched)).unwrap();
         assert_eq!(
             sql,
-            "((academic_year = '2023-24' AND la_code IN ('805')) OR \
-             (academic_year = '2024-25' AND la_code IN ('202', '203')))"
+            "(((academic_year = '2023-24') AND la_code IN ('805')) OR \
+             ((academic_year = '2024-25') AND la_code IN ('202', '203')))"
         );
     }
 

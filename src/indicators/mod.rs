@@ -300,6 +300,41 @@ impl Scratch {
     }
 }
 
+/// Runs each output's query and writes its file (CSV, and Parquet with `options.parquet`)
+/// into `out`.
+async fn write_outputs(
+    ctx: &SessionContext,
+    options: &IndicatorOptions,
+    out: &Path,
+) -> Result<Vec<OutputReport>, IndicatorError> {
+    let mut outputs = Vec::new();
+    for (name, sql) in OUTPUTS {
+        let batches = ctx.sql(sql).await?.collect().await?;
+        let batches = keep_periods(batches, &options.periods)?;
+        let batches = to_text(&batches, options.suppress)?;
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        let csv_path = out.join(format!("{name}.csv"));
+        write_csv(&csv_path, &batches)?;
+        outputs.push(OutputReport {
+            file: format!("{name}.csv"),
+            rows,
+            sha256: sha256_file(&csv_path)?,
+        });
+        if options.parquet {
+            let path = out.join(format!("{name}.parquet"));
+            if write_parquet(&path, &batches)? {
+                outputs.push(OutputReport {
+                    file: format!("{name}.parquet"),
+                    rows,
+                    sha256: sha256_file(&path)?,
+                });
+            }
+        }
+    }
+
+    Ok(outputs)
+}
+
 /// Runs the job and writes the files into `options.out`.
 pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, IndicatorError> {
     let started = Instant::now();
@@ -336,31 +371,7 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
         options.session.live_summary,
     )
     .await?;
-    let mut outputs = Vec::new();
-    for (name, sql) in OUTPUTS {
-        let batches = ctx.sql(sql).await?.collect().await?;
-        let batches = keep_periods(batches, &options.periods)?;
-        let batches = to_text(&batches, options.suppress)?;
-        let rows = batches.iter().map(RecordBatch::num_rows).sum();
-        let csv_path = out.join(format!("{name}.csv"));
-        write_csv(&csv_path, &batches)?;
-        outputs.push(OutputReport {
-            file: format!("{name}.csv"),
-            rows,
-            sha256: sha256_file(&csv_path)?,
-        });
-        if options.parquet {
-            let path = out.join(format!("{name}.parquet"));
-            if write_parquet(&path, &batches)? {
-                outputs.push(OutputReport {
-                    file: format!("{name}.parquet"),
-                    rows,
-                    sha256: sha256_file(&path)?,
-                });
-            }
-        }
-    }
-
+    let outputs = write_outputs(&ctx, options, &out).await?;
     let mut loaded = BTreeMap::new();
     for table in Table::ALL {
         let mut hashes: Vec<String> = store.loaded_files(table).await?.into_iter().collect();

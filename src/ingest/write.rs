@@ -347,31 +347,45 @@ pub(super) async fn write_registers(
         .await?;
         Ok(())
     } else if plan.overlapping == 0 {
-        // The partitions in two halves, each sorted and written by its own stream, so both
-        // cores sort and encode (a partition is in one half only, so its file stays sorted).
-        let touched: Vec<_> = touched.iter().cloned().collect();
-        let streams = if plan.large_input { 1 } else { workers };
-        let chunk = touched.len().div_ceil(streams).max(1);
-        let columns = select_list(&names, "", plan.large_input);
-        let mut chains = Vec::new();
-        for half in touched.chunks(chunk) {
-            register_touched(ctx, half, true).await?;
-            let sql = format!("SELECT {columns} FROM ingest_touched_kept {order}");
-            chains.push(vec![ctx.sql(&sql).await?]);
-        }
-        commit(
-            store,
-            ctx,
-            Table::Registers,
-            chains,
-            SaveMode::Append,
-            None,
-            hashes,
-        )
-        .await
+        append_partitions(store, ctx, &plan, touched, &names, order, hashes).await
     } else {
         rewrite_partitions(store, ctx, &plan, touched, &names, order, hashes).await
     }
+}
+
+/// Appends the marks of partitions that hold none of them yet, sorted into storage order.
+async fn append_partitions(
+    store: &Store,
+    ctx: &SessionContext,
+    plan: &RegisterPlan,
+    touched: &BTreeSet<(String, String, String)>,
+    names: &[&str],
+    order: &str,
+    hashes: &[String],
+) -> Result<(), IngestError> {
+    let workers = plan.workers;
+    // The partitions in two halves, each sorted and written by its own stream, so both
+    // cores sort and encode (a partition is in one half only, so its file stays sorted).
+    let touched: Vec<_> = touched.iter().cloned().collect();
+    let streams = if plan.large_input { 1 } else { workers };
+    let chunk = touched.len().div_ceil(streams).max(1);
+    let columns = select_list(names, "", plan.large_input);
+    let mut chains = Vec::new();
+    for half in touched.chunks(chunk) {
+        register_touched(ctx, half, true).await?;
+        let sql = format!("SELECT {columns} FROM ingest_touched_kept {order}");
+        chains.push(vec![ctx.sql(&sql).await?]);
+    }
+    commit(
+        store,
+        ctx,
+        Table::Registers,
+        chains,
+        SaveMode::Append,
+        None,
+        hashes,
+    )
+    .await
 }
 
 /// Rewrites the touched partitions: the stored marks not superseded, plus the new marks.

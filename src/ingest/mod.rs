@@ -412,31 +412,26 @@ async fn write_tables(
     staged: &StagedMarks,
     summary: &mut IngestSummary,
 ) -> Result<(), IngestError> {
-    if !inputs.schools.load.is_empty() {
-        let hashes = hashes(&inputs.schools.load);
-        write_keyed_rows(
-            store,
-            ctx,
+    // Schools and pupils: the rows loaded replace the stored rows with their key.
+    for (table, input, new_rows, table_summary) in [
+        (
             Table::Schools,
+            &inputs.schools,
             rows.new_schools,
-            &hashes,
             &mut summary.schools,
-        )
-        .await?;
-        summary.schools.files_loaded = inputs.schools.load.len();
-    }
-    if !inputs.pupils.load.is_empty() {
-        let hashes = hashes(&inputs.pupils.load);
-        write_keyed_rows(
-            store,
-            ctx,
+        ),
+        (
             Table::Pupils,
+            &inputs.pupils,
             rows.new_pupils,
-            &hashes,
             &mut summary.pupils,
-        )
-        .await?;
-        summary.pupils.files_loaded = inputs.pupils.load.len();
+        ),
+    ] {
+        if !input.load.is_empty() {
+            let hashes = hashes(&input.load);
+            write_keyed_rows(store, ctx, table, new_rows, &hashes, table_summary).await?;
+            table_summary.files_loaded = input.load.len();
+        }
     }
     if !inputs.registers.load.is_empty() {
         let hashes = hashes(&inputs.registers.load);

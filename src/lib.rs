@@ -1,13 +1,16 @@
 //! attendance: an embedded analytics engine for school attendance registers in England.
 //!
 //! The modules, in the order data flows through them:
+//! - [`schema`]: the tables' schemas, the input files' columns and the coded values.
 //! - [`store`]: the Delta Lake tables under `--data DIR` and every write to them: table layout
-//!   and Parquet settings, commit metadata, ordered parallel writes ([`store::write`]), the
-//!   write lock ([`store::lock`]), file checksums ([`store::checksum`]), `check` and `vacuum`.
+//!   and Parquet settings, commit metadata, ordered parallel writes ([`store::write`]), queries
+//!   chained into one ordered stream for a write ([`store::query_chain`]), partition filters as
+//!   expressions ([`store::partitions`]), the write lock ([`store::lock`]), file checksums
+//!   ([`store::checksum`]), `check` and `vacuum`.
 //! - [`ingest`]: validated, atomic loading of CSV/Parquet input, by phase (find, read, stage,
 //!   check, write); what a code means lives in the `attendance-udfs` crate (`codes.rs`).
-//! - [`session`]: the one `SessionContext` builder every entry point uses: configuration,
-//!   attendance functions, the store's tables and how `enrolment_summary` is registered
+//! - [`session`]: the one `SessionContext` builder every entry point uses: configuration and
+//!   the profiles that own every setting ([`session::Profile`]), attendance functions, the store's tables and how `enrolment_summary` is registered
 //!   ([`session::summary_table`]), the memory pool ([`session::memory`]) and the rule that SQL
 //!   reads and never writes ([`session::policy`]).
 //! - [`summary`]: the build of the derived enrolment summary.

@@ -8,6 +8,41 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
+/// The columns of the input files (DOMAIN.md section 5), in their documented order.
+pub const SCHOOL_COLUMNS: [&str; 8] = [
+    "urn",
+    "school_name",
+    "old_la_code",
+    "new_la_code",
+    "la_name",
+    "region_code",
+    "region_name",
+    "phase",
+];
+pub const PUPIL_COLUMNS: [&str; 11] = [
+    "academic_year",
+    "pupil_id",
+    "urn",
+    "nc_year",
+    "sex",
+    "date_of_birth",
+    "fsm",
+    "sen",
+    "cla",
+    "cin",
+    "cpp",
+];
+pub const REGISTER_COLUMNS: [&str; 5] = ["pupil_id", "urn", "date", "session", "code"];
+
+/// The values of the coded columns (DOMAIN.md section 4): `nc_year` (in school order),
+/// `sex`, `sen` (none, SEN support, EHC plan) and a school's `phase`.
+pub const NC_YEARS: [&str; 18] = [
+    "N1", "N2", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "X",
+];
+pub const SEXES: [&str; 2] = ["M", "F"];
+pub const SEN: [&str; 3] = ["N", "K", "E"];
+pub const PHASES: [&str; 4] = ["primary", "secondary", "special", "alternative_provision"];
+
 /// Partition columns of `registers`, in directory order.
 pub const REGISTER_PARTITIONS: [&str; 3] = ["academic_year", "region_code", "la_code"];
 /// Partition column of `pupils`.

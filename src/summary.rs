@@ -12,24 +12,20 @@
 //! registered as a view computing the same SQL live from `registers` instead, and a warning says
 //! so; `attendance summarise` (also run at the end of every ingest) brings it up to date.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::AsArray;
-use datafusion::arrow::datatypes::{Int32Type, Int64Type, SchemaRef};
-use datafusion::catalog::streaming::StreamingTable;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
-use datafusion::prelude::SessionContext;
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Int32Type, Int64Type};
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::prelude::{DataFrame, SessionContext, col, lit};
 use deltalake::protocol::SaveMode;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 
 use crate::session::summary_table::{
     SOURCE_CONTENTS_KEY, SOURCE_VERSIONS_KEY, contents_json, delta, fresh_summary, versions_json,
 };
 pub use crate::session::summary_table::{SUMMARY_SQL, SummaryError, SummaryState};
 pub use crate::store::SUMMARY_TABLE;
-use crate::store::{Store, Table, TableVersions};
+use crate::store::query_chain::chained_rows;
+use crate::store::{Store, TableVersions, academic_years};
 
 /// Summary of a build.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -64,7 +60,6 @@ pub async fn summarise_in_chunks(
     let ctx = crate::session::base_session(options)?;
     let registered = store.register_tables_with_contents(&ctx).await?;
     let versions = registered.versions;
-    alias_store_tables(&ctx).await?;
     if !force && fresh_summary(store, &registered.contents).await?.is_some() {
         return Ok(SummariseReport {
             rows: 0,
@@ -79,26 +74,8 @@ pub async fn summarise_in_chunks(
     // the store and the number of cores. Two chunks at a time were no faster at scale L (18 s),
     // and their sorts, competing for the budget, sometimes ran out of it.
     let chunks = chunk_queries(&ctx, chunk_enrolments, &[]).await?;
-    let parts = 1;
-    let first = ctx.sql(&chunks[0]).await?.create_physical_plan().await?;
-    let schema = first.schema();
-    let streams: Vec<Arc<dyn PartitionStream>> = (0..parts)
-        .map(|part| {
-            Arc::new(SummaryChunks {
-                ctx: ctx.clone(),
-                sqls: chunks.iter().skip(part).step_by(parts).cloned().collect(),
-                schema: schema.clone(),
-            }) as Arc<dyn PartitionStream>
-        })
-        .collect();
-    ctx.register_table(
-        "summary_chunks",
-        Arc::new(StreamingTable::try_new(schema.clone(), streams)?),
-    )?;
-    let plan = ctx
-        .sql("SELECT * FROM summary_chunks")
-        .await?
-        .into_unoptimized_plan();
+    let chunk_count = chunks.len();
+    let plan = chained_rows(&ctx, "summary_chunks", vec![chunks]).await?;
 
     let table = match store.open_named(SUMMARY_TABLE).await? {
         Some(table) => table,
@@ -137,7 +114,7 @@ pub async fn summarise_in_chunks(
         .unwrap_or(0);
     Ok(SummariseReport {
         rows,
-        chunks: chunks.len(),
+        chunks: chunk_count,
         seconds: started.elapsed().as_secs_f64(),
         source_versions: versions,
         rebuilt: true,
@@ -147,24 +124,12 @@ pub async fn summarise_in_chunks(
 /// Enrolments in one chunk of the summary build (at most; a school is never split).
 pub const CHUNK_ENROLMENTS: u64 = 200_000;
 
-/// Registers the store tables of `ctx` a second time, as `all_registers`, `all_pupils` and
-/// `all_schools`, which [`chunk_queries`] read.
-pub async fn alias_store_tables(ctx: &SessionContext) -> Result<(), SummaryError> {
-    for table in Table::ALL {
-        let provider = ctx.table_provider(table.name()).await?;
-        ctx.deregister_table(format!("all_{}", table.name()))?;
-        ctx.register_table(format!("all_{}", table.name()), provider)?;
-    }
-    Ok(())
-}
-
-/// The summary SQL for each chunk of schools: contiguous URN ranges that together cover every
-/// URN, each with at most `limit` enrolments (or a single school). The store tables must be
-/// registered as `all_registers`, `all_pupils` and `all_schools` ([`alias_store_tables`]);
-/// each chunk's query reads them through CTEs named like the tables, restricted to its URN
-/// range. The summary groups by enrolment (URN and pupil), so the chunks' rows are disjoint and
-/// their union is the summary. Files are sorted by URN, so the range filter prunes files and
-/// row groups.
+/// The summary of each chunk of schools: contiguous URN ranges that together cover every URN,
+/// each with at most `limit` enrolments (or a single school). Each chunk is the summary's SQL
+/// filtered on its URN range; the filter reaches every table the summary reads (the summary
+/// groups and joins by URN), and as files are sorted by URN it prunes files and row groups.
+/// The summary groups by enrolment (URN and pupil), so the chunks' rows are disjoint and their
+/// union is the summary.
 ///
 /// With `years`, only those academic years are read (the summary joins on `academic_year`, so
 /// this is exact).
@@ -172,16 +137,41 @@ pub async fn chunk_queries(
     ctx: &SessionContext,
     limit: u64,
     years: &[String],
-) -> Result<Vec<String>, SummaryError> {
+) -> Result<Vec<DataFrame>, SummaryError> {
     let counts = ctx
-        .sql("SELECT urn, count(*) AS n FROM all_pupils GROUP BY urn ORDER BY urn")
+        .sql("SELECT urn, count(*) AS n FROM pupils GROUP BY urn ORDER BY urn")
         .await?
         .collect()
         .await?;
-    // Upper bounds (inclusive) of every chunk but the last, which is open.
+    let year_filter = (!years.is_empty()).then(|| academic_years(years));
+    let summary = ctx.sql(&SUMMARY_SQL).await?;
+    let mut lower: Option<i32> = None;
+    let mut chunks = Vec::new();
+    for upper in chunk_bounds(&counts, limit)
+        .into_iter()
+        .map(Some)
+        .chain([None])
+    {
+        let range = [
+            lower.map(|lo| col("urn").gt(lit(lo))),
+            upper.map(|hi| col("urn").lt_eq(lit(hi))),
+        ];
+        let filter = conjunction(range.into_iter().flatten().chain(year_filter.clone()));
+        chunks.push(match filter {
+            Some(filter) => summary.clone().filter(filter)?,
+            None => summary.clone(),
+        });
+        lower = upper;
+    }
+    Ok(chunks)
+}
+
+/// The upper URN bounds (inclusive) of every chunk but the last, which is open, from the
+/// enrolments of each school (`urn, n` in URN order).
+fn chunk_bounds(counts: &[RecordBatch], limit: u64) -> Vec<i32> {
     let mut bounds = Vec::new();
     let mut in_chunk = 0u64;
-    for batch in &counts {
+    for batch in counts {
         let urns = batch.column(0).as_primitive::<Int32Type>();
         let n = batch.column(1).as_primitive::<Int64Type>();
         for (urn, n) in urns.values().iter().zip(n.values()) {
@@ -192,63 +182,5 @@ pub async fn chunk_queries(
             in_chunk += *n as u64;
         }
     }
-    let (_, body) = SUMMARY_SQL
-        .split_once("\nWITH ")
-        .expect("the summary SQL is a WITH query");
-    let year_filter = if years.is_empty() {
-        String::new()
-    } else {
-        let list: Vec<String> = years
-            .iter()
-            .map(|y| format!("'{}'", y.replace('\'', "''")))
-            .collect();
-        format!(" AND academic_year IN ({})", list.join(", "))
-    };
-    let mut lower: Option<i32> = None;
-    let mut sqls = Vec::new();
-    for upper in bounds.into_iter().map(Some).chain([None]) {
-        let range = match (lower, upper) {
-            (None, None) => "TRUE".to_string(),
-            (None, Some(hi)) => format!("urn <= {hi}"),
-            (Some(lo), None) => format!("urn > {lo}"),
-            (Some(lo), Some(hi)) => format!("urn > {lo} AND urn <= {hi}"),
-        };
-        sqls.push(format!(
-            "WITH registers AS (SELECT * FROM all_registers WHERE {range}{year_filter}),\n\
-             pupils AS (SELECT * FROM all_pupils WHERE {range}{year_filter}),\n\
-             schools AS (SELECT * FROM all_schools WHERE {range}),\n{body}"
-        ));
-        lower = upper;
-    }
-    Ok(sqls)
-}
-
-/// One stream of the summary build: its chunks' queries, one after the other.
-struct SummaryChunks {
-    ctx: SessionContext,
-    sqls: Vec<String>,
-    schema: SchemaRef,
-}
-
-impl std::fmt::Debug for SummaryChunks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SummaryChunks({} chunks)", self.sqls.len())
-    }
-}
-
-impl PartitionStream for SummaryChunks {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _task: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let ctx = self.ctx.clone();
-        let stream = futures::stream::iter(self.sqls.clone())
-            .then(move |sql| {
-                let ctx = ctx.clone();
-                async move { ctx.sql(&sql).await?.execute_stream().await }
-            })
-            .try_flatten();
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
-    }
+    bounds
 }

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use datafusion::arrow::array::AsArray;
-use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Int32Type, Int64Type};
+use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::indicators::{IndicatorError, IndicatorOptions};
@@ -98,15 +99,15 @@ fn summarise(id: &str, times: &mut [f64], marks: u64, result_rows: usize) -> Que
     }
 }
 
-pub async fn run_workload(
-    store: &Store,
-    options: &BenchOptions,
-) -> Result<BenchReport, IndicatorError> {
-    let wanted = |id: &str| options.queries.is_empty() || options.queries.iter().any(|q| q == id);
-    let runs = options.runs.max(1);
-    // Run 0 is the warm-up.
-    let first_run = if options.warmup { 0 } else { 1 };
-    let (ctx, snapshot) = session(store, &options.session).await?;
+/// The store a workload runs against: its marks, and the school and pupil of the queries'
+/// parameters (the first pupil by URN and id; none in an empty store).
+struct Sample {
+    marks: u64,
+    urn: i32,
+    pupil_id: String,
+}
+
+async fn sample_store(ctx: &SessionContext) -> Result<Sample, IndicatorError> {
     let count = ctx
         .sql("SELECT count(*) FROM registers")
         .await?
@@ -122,90 +123,119 @@ pub async fn run_workload(
         Some(b) => {
             let pupil = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
             (
-                b.column(0)
-                    .as_primitive::<datafusion::arrow::datatypes::Int32Type>()
-                    .value(0),
+                b.column(0).as_primitive::<Int32Type>().value(0),
                 pupil.as_string::<i32>().value(0).to_string(),
             )
         }
         None => (0, String::new()),
     };
+    Ok(Sample {
+        marks,
+        urn,
+        pupil_id,
+    })
+}
 
-    let mut queries = Vec::new();
-    for (id, sql) in WORKLOAD {
-        if !wanted(id) {
-            continue;
-        }
-        if id.ends_with('s') && snapshot.summary != SummaryState::Fresh {
+/// Runs `run` (which returns the rows it produced) `runs` times, after a warm-up run unless
+/// `warmup` is false; the timed runs' seconds and the rows of the last run.
+async fn time_runs(
+    runs: usize,
+    warmup: bool,
+    mut run: impl AsyncFnMut() -> Result<usize, IndicatorError>,
+) -> Result<(Vec<f64>, usize), IndicatorError> {
+    let mut times = Vec::with_capacity(runs);
+    let mut rows = 0;
+    if warmup {
+        rows = run().await?;
+    }
+    for _ in 0..runs {
+        let started = Instant::now();
+        rows = run().await?;
+        times.push(started.elapsed().as_secs_f64());
+    }
+    Ok((times, rows))
+}
+
+/// The indicators job once, into `out`: from `registers` when `live`, else from the
+/// materialised summary; the rows it wrote.
+async fn indicators_once(
+    store: &Store,
+    session: &SessionOptions,
+    out: &std::path::Path,
+    live: bool,
+) -> Result<usize, IndicatorError> {
+    let manifest = crate::indicators::run(
+        store,
+        &IndicatorOptions {
+            out: out.to_path_buf(),
+            years: vec![],
+            periods: vec![],
+            suppress: true,
+            parquet: false,
+            session: SessionOptions {
+                live_summary: live,
+                ..session.clone()
+            },
+            force: true,
+        },
+    )
+    .await?;
+    Ok(manifest.outputs.iter().map(|o| o.rows).sum())
+}
+
+pub async fn run_workload(
+    store: &Store,
+    options: &BenchOptions,
+) -> Result<BenchReport, IndicatorError> {
+    let wanted = |id: &str| options.queries.is_empty() || options.queries.iter().any(|q| q == id);
+    let runs = options.runs.max(1);
+    let (ctx, snapshot) = session(store, &options.session).await?;
+    let sample = sample_store(&ctx).await?;
+    // A query of the summary (`W1s` ...) runs only when the materialised summary is fresh.
+    let summary_fresh = |id: &str| {
+        let fresh = snapshot.summary == SummaryState::Fresh;
+        if !fresh {
             eprintln!(
                 "{id}: skipped, enrolment_summary is not up to date (run `attendance summarise`)"
             );
+        }
+        fresh
+    };
+    let mut queries = Vec::new();
+    for (id, sql) in WORKLOAD {
+        if !wanted(id) || (id.ends_with('s') && !summary_fresh(id)) {
             continue;
         }
-        let sql = with_parameters(sql, urn, &pupil_id);
-        let mut result_rows = 0;
-        let mut times = Vec::with_capacity(runs);
-        for run in first_run..=runs {
-            let started = Instant::now();
+        let sql = with_parameters(sql, sample.urn, &sample.pupil_id);
+        let (mut times, rows) = time_runs(runs, options.warmup, async || {
             let batches = ctx.sql(&sql).await?.collect().await?;
-            let elapsed = started.elapsed().as_secs_f64();
-            result_rows = batches.iter().map(|b| b.num_rows()).sum();
-            if run > 0 {
-                times.push(elapsed); // run 0 is the warm-up
-            }
-        }
-        let timing = summarise(id, &mut times, marks, result_rows);
+            Ok(batches.iter().map(|b| b.num_rows()).sum())
+        })
+        .await?;
+        let timing = summarise(id, &mut times, sample.marks, rows);
         print_timing(id, &timing);
         queries.push(timing);
     }
     // W9, the indicators job: from `registers` (the summary computed for the run) and, as W9s,
     // from the materialised `enrolment_summary` (when it is up to date).
     for (id, live) in [("W9", true), ("W9s", false)] {
-        if !wanted(id) {
-            continue;
-        }
-        if !live && snapshot.summary != SummaryState::Fresh {
-            eprintln!(
-                "{id}: skipped, enrolment_summary is not up to date (run `attendance summarise`)"
-            );
+        if !wanted(id) || (!live && !summary_fresh(id)) {
             continue;
         }
         let out: PathBuf =
             std::env::temp_dir().join(format!("attendance-bench-{}", std::process::id()));
-        let mut times = Vec::with_capacity(runs);
-        let mut rows = 0;
-        for run in first_run..=runs {
-            let started = Instant::now();
-            let manifest = crate::indicators::run(
-                store,
-                &IndicatorOptions {
-                    out: out.clone(),
-                    years: vec![],
-                    periods: vec![],
-                    suppress: true,
-                    parquet: false,
-                    session: SessionOptions {
-                        live_summary: live,
-                        ..options.session.clone()
-                    },
-                    force: true,
-                },
-            )
-            .await?;
-            let elapsed = started.elapsed().as_secs_f64();
-            rows = manifest.outputs.iter().map(|o| o.rows).sum();
-            if run > 0 {
-                times.push(elapsed);
-            }
-        }
+        let (mut times, rows) = time_runs(runs, options.warmup, async || {
+            indicators_once(store, &options.session, &out, live).await
+        })
+        .await?;
         let _ = std::fs::remove_dir_all(&out);
-        let timing = summarise(id, &mut times, marks, rows);
+        let timing = summarise(id, &mut times, sample.marks, rows);
         print_timing(id, &timing);
         queries.push(timing);
     }
     Ok(BenchReport {
         store: store.root().display().to_string(),
-        marks,
+        marks: sample.marks,
         engine: format!(
             "attendance {} (DataFusion {})",
             env!("CARGO_PKG_VERSION"),

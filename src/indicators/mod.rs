@@ -17,6 +17,7 @@ use std::time::Instant;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Int64Type, UInt64Type};
+use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
@@ -24,11 +25,9 @@ use serde::Serialize;
 pub use crate::publish::OutputReport;
 use crate::publish::{Provenance, batch_to_text, write_output};
 use crate::session::summary_table::register_summary;
-use crate::session::{SessionOptions, session};
-use crate::store::{Store, StoreError};
-use crate::summary::{
-    CHUNK_ENROLMENTS, SUMMARY_TABLE, SummaryState, alias_store_tables, chunk_queries,
-};
+use crate::session::{Profile, SessionOptions, session};
+use crate::store::{Store, StoreError, academic_years};
+use crate::summary::{CHUNK_ENROLMENTS, SUMMARY_TABLE, SummaryState, chunk_queries};
 
 /// The views every output is computed from, in the order they are created.
 pub const VIEWS: [(&str, &str); 5] = [
@@ -175,30 +174,18 @@ pub async fn prepare(
     scratch: &Path,
     live: bool,
 ) -> Result<SummaryState, IndicatorError> {
-    // Plain strings rather than string views for the scratch tables: the aggregations over them
-    // then emit compact batches, where views would keep (and account for) whole input buffers.
-    ctx.sql("SET datafusion.execution.parquet.schema_force_view_types = false")
-        .await?
-        .collect()
-        .await?;
     let mut state = register_summary(ctx, store, contents, live).await?;
     let mut input = SUMMARY_TABLE;
     if state == SummaryState::Live && compute_summary(ctx, scratch, years).await? {
         input = "computed_summary";
         state = SummaryState::Computed;
     }
-    let filter = if years.is_empty() {
-        String::new()
-    } else {
-        let list: Vec<String> = years.iter().map(|y| format!("'{y}'")).collect();
-        format!(" WHERE academic_year IN ({})", list.join(", "))
-    };
-    ctx.sql(&format!(
-        "CREATE OR REPLACE VIEW indicator_input AS SELECT * FROM {input}{filter}"
-    ))
-    .await?
-    .collect()
-    .await?;
+    let mut rows = ctx.table(input).await?;
+    if !years.is_empty() {
+        rows = rows.filter(academic_years(years))?;
+    }
+    ctx.deregister_table("indicator_input")?;
+    ctx.register_table("indicator_input", rows.into_view())?;
     for (name, sql) in VIEWS {
         ctx.sql(sql).await?.collect().await?;
         if MATERIALISED.contains(&name) {
@@ -218,23 +205,19 @@ async fn compute_summary(
 ) -> Result<bool, IndicatorError> {
     let dir = scratch.join("computed_summary");
     std::fs::create_dir_all(&dir).map_err(|e| IndicatorError::Io(dir.display().to_string(), e))?;
-    alias_store_tables(ctx).await?;
     let mut written = false;
-    for (i, sql) in chunk_queries(ctx, CHUNK_ENROLMENTS, years)
+    for (i, chunk) in chunk_queries(ctx, CHUNK_ENROLMENTS, years)
         .await?
-        .iter()
+        .into_iter()
         .enumerate()
     {
-        let batches = ctx
-            .sql(&format!(
-                "COPY ({sql}) TO '{}' STORED AS PARQUET",
-                dir.join(format!("chunk-{i:05}.parquet"))
-                    .display()
-                    .to_string()
-                    .replace('\'', "''")
-            ))
-            .await?
-            .collect()
+        let path = dir.join(format!("chunk-{i:05}.parquet"));
+        let batches = chunk
+            .write_parquet(
+                path.to_str().expect("utf-8 path"),
+                DataFrameWriteOptions::new(),
+                None,
+            )
             .await?;
         let rows = batches
             .first()
@@ -273,17 +256,15 @@ pub(crate) async fn materialise(
     let dir = scratch.join(view);
     std::fs::create_dir_all(&dir).map_err(|e| IndicatorError::Io(dir.display().to_string(), e))?;
     let location = dir.join("data.parquet");
-    ctx.sql(&format!(
-        "COPY (SELECT * FROM {view}) TO '{}' STORED AS PARQUET",
-        location.display().to_string().replace('\'', "''")
-    ))
-    .await?
-    .collect()
-    .await?;
+    let path = location.to_str().expect("utf-8 path");
+    ctx.table(view)
+        .await?
+        .write_parquet(path, DataFrameWriteOptions::new(), None)
+        .await?;
     ctx.deregister_table(view)?;
     ctx.register_parquet(
         view,
-        location.to_str().expect("utf-8 path"),
+        path,
         datafusion::prelude::ParquetReadOptions::default(),
     )
     .await?;
@@ -307,12 +288,33 @@ impl Scratch {
     }
 }
 
+/// Runs each output's query and writes its file (CSV, and Parquet with `options.parquet`)
+/// into `out`.
+async fn write_outputs(
+    ctx: &SessionContext,
+    options: &IndicatorOptions,
+    out: &Path,
+) -> Result<Vec<OutputReport>, IndicatorError> {
+    let mut outputs = Vec::new();
+    for (name, sql) in OUTPUTS {
+        let batches = ctx.sql(sql).await?.collect().await?;
+        let batches = keep_periods(batches, &options.periods)?;
+        let batches = to_text(&batches, options.suppress)?;
+        outputs.extend(write_output(out, name, &batches, options.parquet)?);
+    }
+    Ok(outputs)
+}
+
 /// Runs the job and writes the files into `options.out`.
 pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, IndicatorError> {
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339();
     validate(options)?;
-    let (ctx, snapshot) = session(store, &options.session).await?;
+    let session_options = SessionOptions {
+        profile: Profile::Indicators,
+        ..options.session.clone()
+    };
+    let (ctx, snapshot) = session(store, &session_options).await?;
     let versions = snapshot.versions.clone();
     if !options.years.is_empty() {
         let have =
@@ -339,14 +341,7 @@ pub async fn run(store: &Store, options: &IndicatorOptions) -> Result<Manifest, 
         options.session.live_summary,
     )
     .await?;
-    let mut outputs = Vec::new();
-    for (name, sql) in OUTPUTS {
-        let batches = ctx.sql(sql).await?.collect().await?;
-        let batches = keep_periods(batches, &options.periods)?;
-        let batches = to_text(&batches, options.suppress)?;
-        outputs.extend(write_output(&out, name, &batches, options.parquet)?);
-    }
-
+    let outputs = write_outputs(&ctx, options, &out).await?;
     let years = if options.years.is_empty() {
         distinct_strings(
             &ctx,

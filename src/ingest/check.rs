@@ -82,11 +82,6 @@ pub(super) async fn check_staged_marks(
     checks: Checks,
     problems: &mut Problems,
 ) -> Result<RegisterPlan, IngestError> {
-    let Checks {
-        update,
-        find_duplicates,
-        large_input,
-    } = checks;
     ctx.register_parquet(
         "ingest_staged",
         staging.to_str().expect("utf-8 path"),
@@ -94,44 +89,72 @@ pub(super) async fn check_staged_marks(
     )
     .await?;
     let mut rejected = Vec::new();
-    let location = |src: i32| files[src as usize].display.as_str();
+    if checks.find_duplicates {
+        reject_duplicates(ctx, files, &mut rejected, problems).await?;
+    }
+    let mut plan = RegisterPlan {
+        rejected: vec![],
+        unchanged: 0,
+        replaced: 0,
+        overlapping: 0,
+        workers: 1,
+        large_input: false,
+        large_rows: large_input_rows(DEFAULT_MEMORY_LIMIT),
+        memory_limit: DEFAULT_MEMORY_LIMIT,
+    };
+    if let Some(overlaps) = stored_overlaps(ctx, touched, checks.large_input).await? {
+        sort_out_overlaps(
+            overlaps,
+            files,
+            checks.update,
+            &mut rejected,
+            &mut plan,
+            problems,
+        )
+        .await?;
+    }
+    plan.rejected = rejected;
+    Ok(plan)
+}
 
-    // Two marks for one pupil, school, date and session inside the input: the first one stands.
+/// Two marks for one pupil, school, date and session inside the input: the first one stands,
+/// each later one is rejected (into `rejected`, as `(_src, _line)`).
+async fn reject_duplicates(
+    ctx: &SessionContext,
+    files: &[InputFile],
+    rejected: &mut Vec<(i32, i64)>,
+    problems: &mut Problems,
+) -> Result<(), IngestError> {
+    let location = |src: i32| files[src as usize].display.as_str();
     // First the keys marked twice (an aggregation, which spills beyond the memory budget):
     // usually none, and then nothing else is read. Otherwise the rows with those keys, the
     // (small) list of keys being the side of the join held in memory.
-    // Streamed: a load that gives every mark twice has as many duplicates as marks.
-    let mut duplicates = None;
-    if find_duplicates {
-        let keys = ctx
-            .sql(
-                r#"SELECT pupil_id, urn, "date", "session" FROM ingest_staged
-                   GROUP BY pupil_id, urn, "date", "session" HAVING count(*) > 1"#,
-            )
-            .await?
-            .collect()
-            .await?;
-        if keys.iter().any(|b| b.num_rows() > 0) {
-            register_batches(ctx, "ingest_duplicate_keys", keys)?;
-            let stream = ctx
-                .sql(
-                    r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session", s.code
-                 FROM ingest_duplicate_keys dup
-                 JOIN ingest_staged s ON s.pupil_id = dup.pupil_id AND s.urn = dup.urn
-                     AND s."date" = dup."date" AND s."session" = dup."session"
-                 ORDER BY s.pupil_id, s.urn, s."date", s."session", s._src, s._line"#,
-                )
-                .await?
-                .execute_stream()
-                .await?;
-            duplicates = Some(stream);
-        }
+    let keys = ctx
+        .sql(
+            r#"SELECT pupil_id, urn, "date", "session" FROM ingest_staged
+               GROUP BY pupil_id, urn, "date", "session" HAVING count(*) > 1"#,
+        )
+        .await?
+        .collect()
+        .await?;
+    if !keys.iter().any(|b| b.num_rows() > 0) {
+        return Ok(());
     }
+    register_batches(ctx, "ingest_duplicate_keys", keys)?;
+    // Streamed: a load that gives every mark twice has as many duplicates as marks.
+    let mut duplicates = ctx
+        .sql(
+            r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session", s.code
+             FROM ingest_duplicate_keys dup
+             JOIN ingest_staged s ON s.pupil_id = dup.pupil_id AND s.urn = dup.urn
+                 AND s."date" = dup."date" AND s."session" = dup."session"
+             ORDER BY s.pupil_id, s.urn, s."date", s."session", s._src, s._line"#,
+        )
+        .await?
+        .execute_stream()
+        .await?;
     let mut previous: Option<StagedMark> = None;
-    while let Some(batch) = match duplicates.as_mut() {
-        Some(stream) => stream.try_next().await?,
-        None => None,
-    } {
+    while let Some(batch) = duplicates.try_next().await? {
         let batch = cast_to_plain(&batch)?;
         for mark in staged_marks(&batch) {
             match &previous {
@@ -155,71 +178,76 @@ pub(super) async fn check_staged_marks(
             }
         }
     }
+    Ok(())
+}
 
-    let mut plan = RegisterPlan {
-        rejected: vec![],
-        unchanged: 0,
-        replaced: 0,
-        overlapping: 0,
-        workers: 1,
-        large_input: false,
-        large_rows: large_input_rows(DEFAULT_MEMORY_LIMIT),
-        memory_limit: DEFAULT_MEMORY_LIMIT,
-    };
-    // Marks already stored: none when the store has nothing in the partitions touched (a new
-    // year, a new LA), found without a join.
-    let filter = partition_filter("r.", touched);
+/// The staged marks whose key is stored already, with both codes (`_src, _line, pupil_id, urn,
+/// date, session, new_code, stored_code`), streamed: a load that repeats stored marks can
+/// overlap millions of them. `None` when the store has nothing in the partitions touched (a
+/// new year, a new LA), found without a join.
+async fn stored_overlaps(
+    ctx: &SessionContext,
+    touched: &BTreeSet<(String, String, String)>,
+    large_input: bool,
+) -> Result<Option<datafusion::execution::SendableRecordBatchStream>, IngestError> {
+    register_touched(ctx, touched, false).await?;
     let any_stored = ctx
-        .sql(&format!("SELECT 1 FROM registers r WHERE {filter} LIMIT 1"))
+        .sql("SELECT 1 FROM ingest_touched_registers LIMIT 1")
         .await?
         .collect()
         .await?
         .iter()
         .any(|b| b.num_rows() > 0);
-    // Streamed: a load that repeats stored marks can overlap millions of them.
-    let mut overlaps = if !any_stored {
-        None
+    if !any_stored {
+        return Ok(None);
+    }
+    // Many marks: no join, which would hold one side in memory, but one sort of both
+    // (which spills) in key order, a stored mark just before a new one with its key: a new
+    // mark right after a stored mark with its key overlaps it.
+    let sql = if large_input {
+        let key = select_list(&["pupil_id", "urn", "date", "session", "code"], "", true);
+        format!(
+            r#"SELECT _src, _line, pupil_id, urn, "date", "session", code AS new_code,
+                    prev_code AS stored_code
+             FROM (SELECT *,
+                     lag(urn) OVER w AS prev_urn, lag(pupil_id) OVER w AS prev_pupil,
+                     lag("date") OVER w AS prev_date, lag("session") OVER w AS prev_session,
+                     lag(_new) OVER w AS prev_new, lag(code) OVER w AS prev_code
+                   FROM (SELECT {key}, _src, _line, 1 AS _new FROM ingest_staged
+                         UNION ALL
+                         SELECT {key}, CAST(NULL AS INT), CAST(NULL AS BIGINT), 0 AS _new
+                         FROM ingest_touched_registers)
+                   WINDOW w AS (ORDER BY urn, pupil_id, "date", "session", _new))
+             WHERE _new = 1 AND prev_new = 0 AND prev_urn = urn AND prev_pupil = pupil_id
+                   AND prev_date = "date" AND prev_session = "session""#
+        )
     } else {
-        // Many marks: no join, which would hold one side in memory, but one sort of both
-        // (which spills) in key order, a stored mark just before a new one with its key: a new
-        // mark right after a stored mark with its key overlaps it.
-        let sql = if large_input {
-            let key = select_list(&["pupil_id", "urn", "date", "session", "code"], "", true);
-            format!(
-                r#"SELECT _src, _line, pupil_id, urn, "date", "session", code AS new_code,
-                        prev_code AS stored_code
-                 FROM (SELECT *,
-                         lag(urn) OVER w AS prev_urn, lag(pupil_id) OVER w AS prev_pupil,
-                         lag("date") OVER w AS prev_date, lag("session") OVER w AS prev_session,
-                         lag(_new) OVER w AS prev_new, lag(code) OVER w AS prev_code
-                       FROM (SELECT {key}, _src, _line, 1 AS _new FROM ingest_staged
-                             UNION ALL
-                             SELECT {key}, CAST(NULL AS INT), CAST(NULL AS BIGINT), 0 AS _new
-                             FROM registers r WHERE {filter})
-                       WINDOW w AS (ORDER BY urn, pupil_id, "date", "session", _new))
-                 WHERE _new = 1 AND prev_new = 0 AND prev_urn = urn AND prev_pupil = pupil_id
-                       AND prev_date = "date" AND prev_session = "session""#
-            )
-        } else {
-            format!(
-                r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session",
-                        s.code AS new_code, r.code AS stored_code
-                 FROM ingest_staged s
-                 JOIN registers r ON s.academic_year = r.academic_year
-                      AND s.la_code = r.la_code AND s.urn = r.urn AND s.pupil_id = r.pupil_id
-                      AND s."date" = r."date" AND s."session" = r."session"
-                 WHERE {filter}
-                 ORDER BY s._src, s._line"#
-            )
-        };
-        let stream = ctx.sql(&sql).await?.execute_stream().await?;
-        Some(stream)
+        r#"SELECT s._src, s._line, s.pupil_id, s.urn, s."date", s."session",
+                  s.code AS new_code, r.code AS stored_code
+           FROM ingest_staged s
+           JOIN ingest_touched_registers r ON s.academic_year = r.academic_year
+                AND s.la_code = r.la_code AND s.urn = r.urn AND s.pupil_id = r.pupil_id
+                AND s."date" = r."date" AND s."session" = r."session"
+           ORDER BY s._src, s._line"#
+            .to_string()
     };
+    Ok(Some(ctx.sql(&sql).await?.execute_stream().await?))
+}
+
+/// Counts the overlapping marks that are identical (unchanged) or replace a stored code
+/// (with `update`) into `plan`; any other is a conflict, rejected. Marks rejected already
+/// (duplicates) are passed over.
+async fn sort_out_overlaps(
+    mut overlaps: datafusion::execution::SendableRecordBatchStream,
+    files: &[InputFile],
+    update: bool,
+    rejected: &mut Vec<(i32, i64)>,
+    plan: &mut RegisterPlan,
+    problems: &mut Problems,
+) -> Result<(), IngestError> {
+    let location = |src: i32| files[src as usize].display.as_str();
     let rejected_set: HashSet<(i32, i64)> = rejected.iter().copied().collect();
-    while let Some(batch) = match overlaps.as_mut() {
-        Some(stream) => stream.try_next().await?,
-        None => None,
-    } {
+    while let Some(batch) = overlaps.try_next().await? {
         let batch = cast_to_plain(&batch)?;
         // Most overlaps are identical marks: only a conflict builds the mark's key.
         let src = batch.column(0).as_primitive::<Int32Type>();
@@ -254,8 +282,7 @@ pub(super) async fn check_staged_marks(
             }
         }
     }
-    plan.rejected = rejected;
-    Ok(plan)
+    Ok(())
 }
 
 /// A register mark's key: pupil, school, date (days since 1970-01-01), session.

@@ -88,13 +88,6 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-pub const NC_YEARS: [&str; 18] = [
-    "N1", "N2", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "X",
-];
-pub const SEXES: [&str; 2] = ["M", "F"];
-pub const SEN: [&str; 3] = ["N", "K", "E"];
-pub const PHASES: [&str; 4] = ["primary", "secondary", "special", "alternative_provision"];
-
 pub fn one_of(s: &str, allowed: &[&str], what: &str) -> Result<(), String> {
     if allowed.contains(&s) {
         Ok(())

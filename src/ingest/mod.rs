@@ -356,7 +356,11 @@ async fn check_registers(
         .unwrap_or_else(|| large_input_rows(session.memory_limit));
     let large_input = staged_rows > large_rows;
     if large_input {
-        plan_for_memory(ctx, session.memory_limit).await?;
+        crate::session::switch_profile(
+            ctx,
+            crate::session::Profile::MemoryBound,
+            session.memory_limit,
+        );
     }
     let plan = check_staged_marks(
         ctx,
@@ -406,15 +410,26 @@ async fn write_tables(
     staged: &StagedMarks,
     summary: &mut IngestSummary,
 ) -> Result<(), IngestError> {
-    if !inputs.schools.load.is_empty() {
-        let hashes = hashes(&inputs.schools.load);
-        write_schools(store, ctx, rows.new_schools, &hashes, &mut summary.schools).await?;
-        summary.schools.files_loaded = inputs.schools.load.len();
-    }
-    if !inputs.pupils.load.is_empty() {
-        let hashes = hashes(&inputs.pupils.load);
-        write_pupils(store, ctx, rows.new_pupils, &hashes, &mut summary.pupils).await?;
-        summary.pupils.files_loaded = inputs.pupils.load.len();
+    // Schools and pupils: the rows loaded replace the stored rows with their key.
+    for (table, input, new_rows, table_summary) in [
+        (
+            Table::Schools,
+            &inputs.schools,
+            rows.new_schools,
+            &mut summary.schools,
+        ),
+        (
+            Table::Pupils,
+            &inputs.pupils,
+            rows.new_pupils,
+            &mut summary.pupils,
+        ),
+    ] {
+        if !input.load.is_empty() {
+            let hashes = hashes(&input.load);
+            write_keyed_rows(store, ctx, table, new_rows, &hashes, table_summary).await?;
+            table_summary.files_loaded = input.load.len();
+        }
     }
     if !inputs.registers.load.is_empty() {
         let hashes = hashes(&inputs.registers.load);

@@ -10,7 +10,9 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Int64Array, RecordBatch, StringArray,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -176,11 +178,23 @@ pub fn read_records(
     columns: &[&str],
     numbers: bool,
     problems: &mut Problems,
-    mut on_record: impl FnMut(u64, &Fields<'_>, &mut Problems),
+    on_record: impl FnMut(u64, &Fields<'_>, &mut Problems),
 ) -> Result<(), IngestError> {
     if file.is_parquet() {
-        return read_parquet(file, columns, numbers, problems, on_record);
+        read_parquet(file, columns, numbers, problems, on_record)
+    } else {
+        read_csv(file, columns, problems, on_record)
     }
+}
+
+/// [`read_records`] for a CSV file: the header, then each record checked for its number of
+/// fields and their bytes before `on_record` sees it.
+fn read_csv(
+    file: &InputFile,
+    columns: &[&str],
+    problems: &mut Problems,
+    mut on_record: impl FnMut(u64, &Fields<'_>, &mut Problems),
+) -> Result<(), IngestError> {
     let handle = File::open(&file.path).map_err(|e| IngestError::io(&file.display, e))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -188,56 +202,19 @@ pub fn read_records(
         .buffer_capacity(1 << 20)
         .from_reader(BoundedRecords::new(handle));
     let mut record = csv::ByteRecord::new();
-    let mut positions = Vec::new();
-    let mut header_len = 0usize;
-    let mut first = true;
-    loop {
-        let more = reader.read_byte_record(&mut record).map_err(|e| {
-            if let csv::ErrorKind::Io(io) = e.kind()
-                && let Some(long) = io.get_ref().and_then(|r| r.downcast_ref::<RecordTooLong>())
-            {
-                return IngestError::Header(RowError::new(
-                    &file.display,
-                    long.line,
-                    "-",
-                    long.to_string(),
-                ));
-            }
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            IngestError::Header(RowError::new(
-                &file.display,
-                line,
-                "-",
-                format!("unreadable CSV: {e}"),
-            ))
-        })?;
-        if !more {
-            break;
-        }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        if first {
-            first = false;
-            let mut header: Vec<String> = Vec::with_capacity(record.len());
-            for (i, field) in record.iter().enumerate() {
-                let mut field = field;
-                if i == 0 {
-                    field = field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field);
-                }
-                let name = std::str::from_utf8(field).map_err(|_| {
-                    IngestError::Header(RowError::new(
-                        &file.display,
-                        line,
-                        "header",
-                        "bytes that are not UTF-8",
-                    ))
-                })?;
-                header.push(name.trim().to_string());
-            }
-            positions = header_positions(&file.display, line, &header, columns)?;
-            header_len = header.len();
-            continue;
-        }
-        if record.len() != header_len {
+    if !next_csv_record(file, &mut reader, &mut record)? {
+        return Err(IngestError::Header(RowError::new(
+            &file.display,
+            1,
+            "header",
+            "the file is empty: a header row is required",
+        )));
+    }
+    let header = csv_header(file, &record)?;
+    let positions = header_positions(&file.display, record_line(&record), &header, columns)?;
+    while next_csv_record(file, &mut reader, &mut record)? {
+        let line = record_line(&record);
+        if record.len() != header.len() {
             // A blank line at the end of a file is not a record.
             if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
                 continue;
@@ -247,39 +224,27 @@ pub fn read_records(
                     &file.display,
                     line,
                     "-",
-                    format!("expected {header_len} fields, found {}", record.len()),
+                    format!("expected {} fields, found {}", header.len(), record.len()),
                 ),
                 || raw_bytes(&record),
             );
             continue;
         }
-        let mut values: Vec<&str> = Vec::with_capacity(record.len());
-        let mut bad_field = None;
-        for (i, field) in record.iter().enumerate() {
-            if field.len() > MAX_FIELD_BYTES {
-                bad_field = Some((i, format!("a value longer than {MAX_FIELD_BYTES} bytes")));
-                break;
+        let values = match record_values(&record) {
+            Ok(values) => values,
+            Err((i, reason)) => {
+                let name = columns
+                    .iter()
+                    .zip(&positions)
+                    .find(|(_, p)| **p == i)
+                    .map(|(c, _)| *c)
+                    .unwrap_or("-");
+                problems.push(RowError::new(&file.display, line, name, reason), || {
+                    raw_bytes(&record)
+                });
+                continue;
             }
-            match std::str::from_utf8(field) {
-                Ok(s) => values.push(s),
-                Err(_) => {
-                    bad_field = Some((i, "bytes that are not UTF-8".to_string()));
-                    break;
-                }
-            }
-        }
-        if let Some((i, reason)) = bad_field {
-            let name = columns
-                .iter()
-                .zip(&positions)
-                .find(|(_, p)| **p == i)
-                .map(|(c, _)| *c)
-                .unwrap_or("-");
-            problems.push(RowError::new(&file.display, line, name, reason), || {
-                raw_bytes(&record)
-            });
-            continue;
-        }
+        };
         let raw = || csv_line(&values);
         on_record(
             line,
@@ -292,15 +257,78 @@ pub fn read_records(
             problems,
         );
     }
-    if first {
-        return Err(IngestError::Header(RowError::new(
-            &file.display,
-            1,
-            "header",
-            "the file is empty: a header row is required",
-        )));
-    }
     Ok(())
+}
+
+/// The line a CSV record starts on.
+fn record_line(record: &csv::ByteRecord) -> u64 {
+    record.position().map(|p| p.line()).unwrap_or(0)
+}
+
+/// Reads the next CSV record into `record`; false at the end of the file. An unreadable or
+/// too long record fails the file.
+fn next_csv_record(
+    file: &InputFile,
+    reader: &mut csv::Reader<BoundedRecords<File>>,
+    record: &mut csv::ByteRecord,
+) -> Result<bool, IngestError> {
+    reader.read_byte_record(record).map_err(|e| {
+        if let csv::ErrorKind::Io(io) = e.kind()
+            && let Some(long) = io.get_ref().and_then(|r| r.downcast_ref::<RecordTooLong>())
+        {
+            return IngestError::Header(RowError::new(
+                &file.display,
+                long.line,
+                "-",
+                long.to_string(),
+            ));
+        }
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        IngestError::Header(RowError::new(
+            &file.display,
+            line,
+            "-",
+            format!("unreadable CSV: {e}"),
+        ))
+    })
+}
+
+/// The column names of a CSV header record (a UTF-8 byte-order mark before the first one is
+/// dropped).
+fn csv_header(file: &InputFile, record: &csv::ByteRecord) -> Result<Vec<String>, IngestError> {
+    let mut header: Vec<String> = Vec::with_capacity(record.len());
+    for (i, field) in record.iter().enumerate() {
+        let mut field = field;
+        if i == 0 {
+            field = field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field);
+        }
+        let name = std::str::from_utf8(field).map_err(|_| {
+            IngestError::Header(RowError::new(
+                &file.display,
+                record_line(record),
+                "header",
+                "bytes that are not UTF-8",
+            ))
+        })?;
+        header.push(name.trim().to_string());
+    }
+    Ok(header)
+}
+
+/// The fields of a record as text, or the position of the first one that is too long or not
+/// UTF-8, with why.
+fn record_values(record: &csv::ByteRecord) -> Result<Vec<&str>, (usize, String)> {
+    let mut values: Vec<&str> = Vec::with_capacity(record.len());
+    for (i, field) in record.iter().enumerate() {
+        if field.len() > MAX_FIELD_BYTES {
+            return Err((i, format!("a value longer than {MAX_FIELD_BYTES} bytes")));
+        }
+        match std::str::from_utf8(field) {
+            Ok(s) => values.push(s),
+            Err(_) => return Err((i, "bytes that are not UTF-8".to_string())),
+        }
+    }
+    Ok(values)
 }
 
 fn raw_bytes(record: &csv::ByteRecord) -> String {
@@ -394,6 +422,8 @@ fn refused_type(column: &str, t: &DataType) -> Option<&'static str> {
     (!ok).then_some(expected)
 }
 
+/// [`read_records`] for a Parquet file: its schema checked against the required columns, then
+/// batch by batch, each row handed over as text (and numbers, with `numbers`).
 fn read_parquet(
     file: &InputFile,
     columns: &[&str],
@@ -401,17 +431,63 @@ fn read_parquet(
     problems: &mut Problems,
     mut on_record: impl FnMut(u64, &Fields<'_>, &mut Problems),
 ) -> Result<(), IngestError> {
+    let reader = open_parquet(file, columns)?;
+    let positions: Vec<usize> = (0..columns.len()).collect();
+    let mut row = 0u64;
+    for batch in reader {
+        let batch: RecordBatch = batch.map_err(|e| parquet_error(file, &e))?;
+        let arrays = batch_columns(file, &batch, columns, numbers)?;
+        let typed_columns: Vec<Column<'_>> = arrays.iter().map(Column::of).collect();
+        let nulls: Vec<_> = arrays.iter().map(|a| a.logical_nulls()).collect();
+        let mut values: Vec<&str> = vec![""; columns.len()];
+        let mut typed: Vec<Option<i64>> = vec![None; columns.len()];
+        for i in 0..batch.num_rows() {
+            row += 1;
+            for (((value, number), column), nulls) in values
+                .iter_mut()
+                .zip(typed.iter_mut())
+                .zip(&typed_columns)
+                .zip(&nulls)
+            {
+                (*value, *number) = ("", None);
+                if !nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                    column.read(i, value, number);
+                }
+            }
+            let raw = || parquet_row_text(&arrays, &values, i);
+            on_record(
+                row,
+                &Fields {
+                    values: &values,
+                    positions: &positions,
+                    typed: &typed,
+                    raw: &raw,
+                },
+                problems,
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parquet_error(file: &InputFile, e: &dyn std::fmt::Display) -> IngestError {
+    IngestError::Header(RowError::new(
+        &file.display,
+        0,
+        "-",
+        format!("unreadable Parquet: {e}"),
+    ))
+}
+
+/// A reader of `file`'s batches, once its schema has every column of `columns` with a type
+/// [`refused_type`] accepts.
+fn open_parquet(
+    file: &InputFile,
+    columns: &[&str],
+) -> Result<datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader, IngestError> {
     let handle = File::open(&file.path).map_err(|e| IngestError::io(&file.display, e))?;
-    let parquet_error = |e: &dyn std::fmt::Display| {
-        IngestError::Header(RowError::new(
-            &file.display,
-            0,
-            "-",
-            format!("unreadable Parquet: {e}"),
-        ))
-    };
     let builder =
-        ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|e| parquet_error(&e))?;
+        ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|e| parquet_error(file, &e))?;
     let header: Vec<String> = builder
         .schema()
         .fields()
@@ -436,105 +512,85 @@ fn read_parquet(
             )));
         }
     }
-    let reader = builder
+    builder
         .with_batch_size(8192)
         .build()
-        .map_err(|e| parquet_error(&e))?;
-    let positions: Vec<usize> = (0..columns.len()).collect();
-    let mut row = 0u64;
-    for batch in reader {
-        let batch: RecordBatch = batch.map_err(|e| parquet_error(&e))?;
-        // Integer and date columns are read as numbers (no round trip through text); every
-        // other column as text.
-        let mut arrays = Vec::with_capacity(columns.len());
-        for column in columns {
+        .map_err(|e| parquet_error(file, &e))
+}
+
+/// The required columns of a batch, in the order of `columns`. Integer and date columns are
+/// read as numbers with `numbers` (no round trip through text); every other column as text.
+fn batch_columns(
+    file: &InputFile,
+    batch: &RecordBatch,
+    columns: &[&str],
+    numbers: bool,
+) -> Result<Vec<ArrayRef>, IngestError> {
+    columns
+        .iter()
+        .map(|column| {
             let array = batch.column_by_name(column).expect("checked above");
             let as_type = match array.data_type() {
                 DataType::Date32 if numbers => DataType::Date32,
                 t if numbers && t.is_integer() => DataType::Int64,
                 _ => DataType::Utf8,
             };
-            let converted = cast(array, &as_type).map_err(|e| {
+            cast(array, &as_type).map_err(|e| {
                 IngestError::Header(RowError::new(
                     &file.display,
                     0,
                     column,
                     format!("incompatible type: {e}"),
                 ))
-            })?;
-            arrays.push(converted);
-        }
-        // Each column's array, downcast once per batch rather than for every value.
-        enum Column<'a> {
-            Date(&'a datafusion::arrow::array::Date32Array),
-            Int(&'a datafusion::arrow::array::Int64Array),
-            Text(&'a datafusion::arrow::array::StringArray),
-        }
-        let typed_columns: Vec<Column<'_>> = arrays
-            .iter()
-            .map(|array| match array.data_type() {
-                DataType::Date32 => Column::Date(array.as_primitive::<Date32Type>()),
-                DataType::Int64 => Column::Int(array.as_primitive::<Int64Type>()),
-                _ => Column::Text(array.as_string::<i32>()),
             })
-            .collect();
-        let nulls: Vec<_> = arrays.iter().map(|a| a.logical_nulls()).collect();
-        let mut values: Vec<&str> = vec![""; columns.len()];
-        let mut typed: Vec<Option<i64>> = vec![None; columns.len()];
-        for i in 0..batch.num_rows() {
-            row += 1;
-            for (((value, number), column), nulls) in values
-                .iter_mut()
-                .zip(typed.iter_mut())
-                .zip(&typed_columns)
-                .zip(&nulls)
-            {
-                *value = "";
-                *number = None;
-                if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
-                    continue;
-                }
-                match column {
-                    Column::Date(a) => *number = Some(i64::from(a.value(i))),
-                    Column::Int(a) => *number = Some(a.value(i)),
-                    Column::Text(a) => *value = a.value(i),
-                }
-            }
-            let raw = || {
-                let texts: Vec<String> = arrays
-                    .iter()
-                    .zip(&values)
-                    .map(|(array, value)| {
-                        if array.is_null(i) {
-                            String::new()
-                        } else {
-                            match array.data_type() {
-                                DataType::Date32 => {
-                                    let days = array.as_primitive::<Date32Type>().value(i);
-                                    date32_text(days)
-                                }
-                                DataType::Int64 => {
-                                    array.as_primitive::<Int64Type>().value(i).to_string()
-                                }
-                                _ => value.to_string(),
-                            }
-                        }
-                    })
-                    .collect();
-                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-                csv_line(&texts)
-            };
-            on_record(
-                row,
-                &Fields {
-                    values: &values,
-                    positions: &positions,
-                    typed: &typed,
-                    raw: &raw,
-                },
-                problems,
-            );
+        })
+        .collect()
+}
+
+/// A column's array, downcast once per batch rather than for every value.
+enum Column<'a> {
+    Date(&'a Date32Array),
+    Int(&'a Int64Array),
+    Text(&'a StringArray),
+}
+
+impl<'a> Column<'a> {
+    /// An array [`batch_columns`] gave.
+    fn of(array: &'a ArrayRef) -> Self {
+        match array.data_type() {
+            DataType::Date32 => Column::Date(array.as_primitive::<Date32Type>()),
+            DataType::Int64 => Column::Int(array.as_primitive::<Int64Type>()),
+            _ => Column::Text(array.as_string::<i32>()),
         }
     }
-    Ok(())
+
+    /// Row `i` (not null) as text or as a number (dates: days since 1970-01-01).
+    fn read(&self, i: usize, value: &mut &'a str, number: &mut Option<i64>) {
+        match self {
+            Column::Date(a) => *number = Some(i64::from(a.value(i))),
+            Column::Int(a) => *number = Some(a.value(i)),
+            Column::Text(a) => *value = a.value(i),
+        }
+    }
+}
+
+/// Row `i` of a batch as one CSV line (dates as YYYY-MM-DD), for the reject file.
+fn parquet_row_text(arrays: &[ArrayRef], values: &[&str], i: usize) -> String {
+    let texts: Vec<String> = arrays
+        .iter()
+        .zip(values)
+        .map(|(array, value)| {
+            if array.is_null(i) {
+                String::new()
+            } else {
+                match array.data_type() {
+                    DataType::Date32 => date32_text(array.as_primitive::<Date32Type>().value(i)),
+                    DataType::Int64 => array.as_primitive::<Int64Type>().value(i).to_string(),
+                    _ => value.to_string(),
+                }
+            }
+        })
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    csv_line(&texts)
 }

@@ -16,6 +16,8 @@ use super::error::{Problems, RowError};
 use super::fields::*;
 use super::source::Fields;
 use crate::schema;
+use crate::schema::{NC_YEARS, PHASES, SEN, SEXES};
+pub use crate::schema::{PUPIL_COLUMNS, REGISTER_COLUMNS, SCHOOL_COLUMNS};
 
 /// What a register row needs to know of its school.
 #[derive(Debug, Clone)]
@@ -50,17 +52,6 @@ type FieldCheck = fn(&str) -> Result<(), String>;
 
 // ---------------------------------------------------------------------------------------------
 // schools.csv
-
-pub const SCHOOL_COLUMNS: [&str; 8] = [
-    "urn",
-    "school_name",
-    "old_la_code",
-    "new_la_code",
-    "la_name",
-    "region_code",
-    "region_name",
-    "phase",
-];
 
 /// Builds the `schools` batch of one file and checks each row.
 #[derive(Default)]
@@ -140,20 +131,6 @@ impl SchoolRows {
 
 // ---------------------------------------------------------------------------------------------
 // pupils.csv
-
-pub const PUPIL_COLUMNS: [&str; 11] = [
-    "academic_year",
-    "pupil_id",
-    "urn",
-    "nc_year",
-    "sex",
-    "date_of_birth",
-    "fsm",
-    "sen",
-    "cla",
-    "cin",
-    "cpp",
-];
 
 /// Builds the `pupils` batch of one file and checks each row.
 pub struct PupilRows {
@@ -287,8 +264,6 @@ impl PupilRows {
 
 // ---------------------------------------------------------------------------------------------
 // registers
-
-pub const REGISTER_COLUMNS: [&str; 5] = ["pupil_id", "urn", "date", "session", "code"];
 
 /// The staging schema: the `registers` schema plus where each row came from.
 pub fn staging_schema() -> SchemaRef {

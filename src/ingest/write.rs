@@ -1,20 +1,19 @@
 //! Writing: one Delta commit per table, with the queries that put the rows in storage order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::streaming::StreamingTable;
 use datafusion::datasource::MemTable;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{DataFrame, Expr, SessionContext};
 use deltalake::protocol::SaveMode;
-use futures::{StreamExt, TryStreamExt};
 
+use crate::session::{Profile, switch_profile};
+use crate::store::partitions::{
+    academic_years, predicate_sql, register_filtered, register_partitions,
+};
+use crate::store::query_chain::chained_rows;
 use crate::store::write::{Commit, write_sources};
 use crate::store::{Store, Table, commit_properties};
 
@@ -60,7 +59,7 @@ pub(super) struct RegisterPlan {
     pub(super) overlapping: u64,
     /// How many writers (or sorting streams, for an input that is not large) run at once.
     pub(super) workers: usize,
-    /// More staged marks than `large_rows`: planned for memory ([`plan_for_memory`]).
+    /// More staged marks than `large_rows`: planned for memory ([`Profile::MemoryBound`]).
     pub(super) large_input: bool,
     pub(super) large_rows: usize,
     /// The query engine's budget.
@@ -87,56 +86,6 @@ pub(super) fn select_list(names: &[&str], table: &str, plain: bool) -> String {
         .join(", ")
 }
 
-/// Plans the session's queries for memory rather than speed: sorts one at a time (one sort in
-/// each query, and one query writing), each with a large part of the budget for its merges (a
-/// sort that spills first merges what it holds, which needs memory of its own: reserved up
-/// front, or the merge can find the budget taken by the sorts), and joins that sort both sides
-/// and merge (the sorts spill) rather than hash joins (which hold a side in memory).
-pub(super) async fn plan_for_memory(
-    ctx: &SessionContext,
-    memory_limit: usize,
-) -> Result<(), IngestError> {
-    // Two fifths of the budget, at most 512 MB (as with the default budget), for a spilling
-    // sort's merge.
-    let reservation = format!(
-        "SET datafusion.execution.sort_spill_reservation_bytes = {}",
-        (memory_limit / 5 * 2).min(512 << 20)
-    );
-    for setting in [
-        "SET datafusion.optimizer.prefer_hash_join = false",
-        reservation.as_str(),
-        "SET datafusion.execution.target_partitions = 1",
-        "SET datafusion.optimizer.repartition_sorts = false",
-        "SET datafusion.execution.parquet.schema_force_view_types = false",
-    ] {
-        ctx.sql(setting).await?.collect().await?;
-    }
-    Ok(())
-}
-
-pub(super) fn partition_filter(
-    alias: &str,
-    touched: &BTreeSet<(String, String, String)>,
-) -> String {
-    let mut by_year: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (year, _, la) in touched {
-        by_year.entry(year).or_default().push(la);
-    }
-    let mut years: Vec<_> = by_year.into_iter().collect();
-    years.sort();
-    let terms: Vec<String> = years
-        .iter()
-        .map(|(year, las)| {
-            let list: Vec<String> = las.iter().map(|l| format!("'{l}'")).collect();
-            format!(
-                "({alias}academic_year = '{year}' AND {alias}la_code IN ({}))",
-                list.join(", ")
-            )
-        })
-        .collect();
-    format!("({})", terms.join(" OR "))
-}
-
 pub(super) fn delta_error(table: Table) -> impl Fn(deltalake::DeltaTableError) -> IngestError {
     move |source| {
         if crate::store::is_commit_conflict(&source) {
@@ -150,44 +99,22 @@ pub(super) fn delta_error(table: Table) -> impl Fn(deltalake::DeltaTableError) -
     }
 }
 
-/// Writes the rows of `streams` to `table` in one commit. Each stream is a list of queries run
-/// one after another (each sorted when it says so); no partition of the table may be in two
-/// streams, so each partition's rows reach the writer in the order its queries give them.
+/// Writes the rows of `chains` to `table` in one commit. Each chain is a list of queries run
+/// one after another ([`chained_rows`]); no partition of the table may be in two chains, so
+/// each partition's rows reach the writer in the order its queries give them.
 pub(super) async fn commit(
     store: &Store,
     ctx: &SessionContext,
     table: Table,
-    streams: &[Vec<String>],
+    chains: Vec<Vec<DataFrame>>,
     mode: SaveMode,
-    replace_where: Option<String>,
+    replace_where: Option<Expr>,
     hashes: &[String],
 ) -> Result<(), IngestError> {
     let delta = store.load_for_write(table).await?;
-    // The rows are computed here and handed to the writer as a table of one partition per
-    // stream. Handed the queries themselves, the writer's planner drops their ORDER BY
-    // (nothing above the sort asks for the order), and the files would not be sorted.
-    let first = streams.iter().flatten().next().expect("at least one query");
-    let schema = ctx.sql(first).await?.create_physical_plan().await?.schema();
-    let sources: Vec<Arc<dyn PartitionStream>> = streams
-        .iter()
-        .map(|sqls| {
-            Arc::new(QueryChain {
-                schema: schema.clone(),
-                ctx: ctx.clone(),
-                sqls: std::sync::Mutex::new(Some(sqls.clone())),
-            }) as _
-        })
-        .collect();
-    let schema = sources[0].schema().clone();
-    let name = format!("ingest_rows_{}", table.name());
-    ctx.deregister_table(&name)?;
-    ctx.register_table(&name, Arc::new(StreamingTable::try_new(schema, sources)?))?;
-    let plan = ctx
-        .sql(&format!("SELECT * FROM {name}"))
-        .await?
-        .into_unoptimized_plan();
+    let plan = chained_rows(ctx, &format!("ingest_rows_{}", table.name()), chains).await?;
     let write = crate::store::write::PlannedWrite {
-        replace_where,
+        replace_where: replace_where.as_ref().map(predicate_sql).transpose()?,
         ..crate::store::write::PlannedWrite::to_table(table, mode, commit_properties(hashes))
     };
     write
@@ -197,49 +124,20 @@ pub(super) async fn commit(
     Ok(())
 }
 
-/// Queries run one after another as one stream, offered as a table's partition; it can be
-/// read once. A query starts when the one before has given all its rows, so only one of the
-/// stream's sorts holds memory at a time.
-pub(super) struct QueryChain {
-    pub(super) schema: SchemaRef,
-    pub(super) ctx: SessionContext,
-    pub(super) sqls: std::sync::Mutex<Option<Vec<String>>>,
-}
-
-impl std::fmt::Debug for QueryChain {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("QueryChain")
+/// Registers the stored marks of the partitions `touched` as the view
+/// `ingest_touched_registers` and, with `kept`, the marks to load in them (of `ingest_kept`) as
+/// `ingest_touched_kept`. A query planned before keeps the views it was planned with.
+pub(super) async fn register_touched<'a>(
+    ctx: &SessionContext,
+    touched: impl IntoIterator<Item = &'a (String, String, String)>,
+    kept: bool,
+) -> Result<(), IngestError> {
+    let filter = register_partitions(touched);
+    if kept {
+        register_filtered(ctx, "ingest_touched_kept", "ingest_kept", filter.clone()).await?;
     }
-}
-
-impl PartitionStream for QueryChain {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        match self.sqls.lock().expect("not poisoned").take() {
-            Some(sqls) => {
-                let ctx = self.ctx.clone();
-                let batches = futures::stream::iter(sqls)
-                    .then(move |sql| {
-                        let ctx = ctx.clone();
-                        async move { ctx.sql(&sql).await?.execute_stream().await }
-                    })
-                    .try_flatten();
-                Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
-            }
-            // Never an empty stream: a second read would silently write nothing.
-            None => Box::pin(RecordBatchStreamAdapter::new(
-                self.schema.clone(),
-                futures::stream::once(async {
-                    Err(datafusion::error::DataFusionError::Internal(
-                        "ingest rows read twice".into(),
-                    ))
-                }),
-            )),
-        }
-    }
+    register_filtered(ctx, "ingest_touched_registers", "registers", filter).await?;
+    Ok(())
 }
 
 pub(super) async fn count(ctx: &SessionContext, sql: &str) -> Result<u64, IngestError> {
@@ -262,137 +160,114 @@ pub(super) fn register_batches(
     Ok(())
 }
 
-pub(super) async fn write_schools(
+/// Writes the loaded rows of `schools` or `pupils` (`batches`), which replace the stored rows
+/// with their key (the table's partition and sort columns: `urn`; `academic_year, urn,
+/// pupil_id`). A partitioned table (`pupils`) has only the partitions loaded rewritten.
+pub(super) async fn write_keyed_rows(
     store: &Store,
     ctx: &SessionContext,
+    table: Table,
     batches: Vec<RecordBatch>,
     hashes: &[String],
     summary: &mut TableSummary,
 ) -> Result<(), IngestError> {
-    register_batches(ctx, "ingest_schools", batches)?;
-    let replaced = count(
-        ctx,
-        "SELECT count(*) FROM ingest_schools n JOIN schools s ON n.urn = s.urn",
-    )
-    .await?;
-    let unchanged = count(
-        ctx,
-        "SELECT count(*) FROM ingest_schools n JOIN schools s ON n.urn = s.urn
-          AND n.school_name = s.school_name AND n.old_la_code = s.old_la_code
-          AND n.new_la_code = s.new_la_code AND n.la_name = s.la_name
-          AND n.region_code = s.region_code AND n.region_name = s.region_name
-          AND n.phase = s.phase",
-    )
-    .await?;
-    let total = count(ctx, "SELECT count(*) FROM ingest_schools").await?;
-    summary.rows_unchanged = unchanged;
-    summary.rows_replaced = replaced - unchanged;
-    summary.rows_added = total - replaced;
-    let columns = crate::schema::SCHOOLS
-        .fields()
+    let stored = table.name();
+    let loaded = format!("ingest_{stored}");
+    register_batches(ctx, &loaded, batches)?;
+    let schema = table.schema();
+    let key: Vec<&str> = table
+        .partition_columns()
         .iter()
-        .map(|f| format!("\"{}\"", f.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT {columns} FROM schools WHERE urn NOT IN (SELECT urn FROM ingest_schools)
-         UNION ALL SELECT {columns} FROM ingest_schools ORDER BY urn"
-    );
-    commit(
-        store,
-        ctx,
-        Table::Schools,
-        &[vec![sql]],
-        SaveMode::Overwrite,
-        None,
-        hashes,
-    )
-    .await?;
-    summary.partitions = 1;
-    Ok(())
-}
-
-pub(super) async fn write_pupils(
-    store: &Store,
-    ctx: &SessionContext,
-    batches: Vec<RecordBatch>,
-    hashes: &[String],
-    summary: &mut TableSummary,
-) -> Result<(), IngestError> {
-    register_batches(ctx, "ingest_pupils", batches)?;
-    let same_key =
-        "n.academic_year = p.academic_year AND n.pupil_id = p.pupil_id AND n.urn = p.urn";
-    let replaced = count(
-        ctx,
-        &format!("SELECT count(*) FROM ingest_pupils n JOIN pupils p ON {same_key}"),
-    )
-    .await?;
-    let unchanged = count(
-        ctx,
-        &format!(
-            "SELECT count(*) FROM ingest_pupils n JOIN pupils p ON {same_key}
-              AND n.nc_year = p.nc_year AND n.sex = p.sex
-              AND (n.date_of_birth IS NOT DISTINCT FROM p.date_of_birth)
-              AND n.fsm = p.fsm AND n.sen = p.sen AND n.cla = p.cla AND n.cin = p.cin AND n.cpp = p.cpp"
-        ),
-    )
-    .await?;
-    let total = count(ctx, "SELECT count(*) FROM ingest_pupils").await?;
-    summary.rows_unchanged = unchanged;
-    summary.rows_replaced = replaced - unchanged;
-    summary.rows_added = total - replaced;
-    let years: Vec<String> = ctx
-        .sql("SELECT DISTINCT academic_year FROM ingest_pupils ORDER BY 1")
-        .await?
-        .collect()
-        .await?
-        .iter()
-        .flat_map(|b| {
-            let b = cast_to_plain(b).expect("strings");
-            let col = b.column(0).as_string::<i32>().clone();
-            (0..col.len()).map(move |i| col.value(i).to_string())
-        })
+        .chain(table.sort_columns())
+        .copied()
         .collect();
-    summary.partitions = years.len();
-    if years.is_empty() {
-        return Ok(());
-    }
-    let year_list = years
-        .iter()
-        .map(|y| format!("'{y}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let columns = crate::schema::PUPILS
-        .fields()
-        .iter()
-        .map(|f| format!("\"{}\"", f.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT {columns} FROM pupils p WHERE p.academic_year IN ({year_list})
-           AND NOT EXISTS (SELECT 1 FROM ingest_pupils n WHERE {same_key})
-         UNION ALL SELECT {columns} FROM ingest_pupils
-         ORDER BY academic_year, urn, pupil_id"
-    );
-    let exists = store.load(Table::Pupils).await?.is_some();
-    let (mode, predicate) = if exists {
-        (
-            SaveMode::Overwrite,
-            Some(format!("academic_year IN ({year_list})")),
-        )
-    } else {
-        (SaveMode::Append, None)
+    let same = |columns: &mut dyn Iterator<Item = &str>| {
+        columns
+            .map(
+                |c| match schema.field_with_name(c).map(|f| f.is_nullable()) {
+                    // In parentheses: the parser reads what follows `FROM` as far as it can.
+                    Ok(true) => format!("(n.\"{c}\" IS NOT DISTINCT FROM s.\"{c}\")"),
+                    _ => format!("n.\"{c}\" = s.\"{c}\""),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join(" AND ")
     };
+    let same_key = same(&mut key.iter().copied());
+    let same_row = same(&mut schema.fields().iter().map(|f| f.name().as_str()));
+    let replaced = count(
+        ctx,
+        &format!("SELECT count(*) FROM {loaded} n JOIN {stored} s ON {same_key}"),
+    )
+    .await?;
+    let unchanged = count(
+        ctx,
+        &format!("SELECT count(*) FROM {loaded} n JOIN {stored} s ON {same_row}"),
+    )
+    .await?;
+    let total = count(ctx, &format!("SELECT count(*) FROM {loaded}")).await?;
+    summary.rows_unchanged = unchanged;
+    summary.rows_replaced = replaced - unchanged;
+    summary.rows_added = total - replaced;
+    // The stored rows the write replaces: the whole table, or the partitions loaded.
+    let (kept_from, mode, replace_where) = if table.partition_columns().is_empty() {
+        summary.partitions = 1;
+        (stored.to_string(), SaveMode::Overwrite, None)
+    } else {
+        let years = distinct_years(ctx, &loaded).await?;
+        summary.partitions = years.len();
+        if years.is_empty() {
+            return Ok(());
+        }
+        let filter = academic_years(&years);
+        let view = format!("ingest_replaced_{stored}");
+        register_filtered(ctx, &view, stored, filter.clone()).await?;
+        if store.load(table).await?.is_some() {
+            (view, SaveMode::Overwrite, Some(filter))
+        } else {
+            (view, SaveMode::Append, None)
+        }
+    };
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let columns = select_list(&names, "", false);
+    let order = key.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>();
+    let rows = ctx
+        .sql(&format!(
+            "SELECT {columns} FROM {kept_from} s
+               WHERE NOT EXISTS (SELECT 1 FROM {loaded} n WHERE {same_key})
+             UNION ALL SELECT {columns} FROM {loaded}
+             ORDER BY {}",
+            order.join(", ")
+        ))
+        .await?;
     commit(
         store,
         ctx,
-        Table::Pupils,
-        &[vec![sql]],
+        table,
+        vec![vec![rows]],
         mode,
-        predicate,
+        replace_where,
         hashes,
     )
     .await
+}
+
+/// The academic years of the rows of `table`, in order.
+async fn distinct_years(ctx: &SessionContext, table: &str) -> Result<Vec<String>, IngestError> {
+    let batches = ctx
+        .sql(&format!(
+            "SELECT DISTINCT academic_year FROM {table} ORDER BY 1"
+        ))
+        .await?
+        .collect()
+        .await?;
+    let mut years = Vec::new();
+    for batch in &batches {
+        let batch = cast_to_plain(batch)?;
+        let column = batch.column(0).as_string::<i32>();
+        years.extend((0..column.len()).map(|i| column.value(i).to_string()));
+    }
+    Ok(years)
 }
 
 pub(super) async fn write_registers(
@@ -472,35 +347,45 @@ pub(super) async fn write_registers(
         .await?;
         Ok(())
     } else if plan.overlapping == 0 {
-        // The partitions in two halves, each sorted and written by its own stream, so both
-        // cores sort and encode (a partition is in one half only, so its file stays sorted).
-        let touched: Vec<_> = touched.iter().cloned().collect();
-        let streams = if plan.large_input { 1 } else { workers };
-        let chunk = touched.len().div_ceil(streams).max(1);
-        let sqls: Vec<Vec<String>> = touched
-            .chunks(chunk)
-            .map(|half| {
-                let half: BTreeSet<_> = half.iter().cloned().collect();
-                let filter = partition_filter("", &half);
-                let columns = select_list(&names, "", plan.large_input);
-                vec![format!(
-                    "SELECT {columns} FROM ingest_kept WHERE {filter} {order}"
-                )]
-            })
-            .collect();
-        commit(
-            store,
-            ctx,
-            Table::Registers,
-            &sqls,
-            SaveMode::Append,
-            None,
-            hashes,
-        )
-        .await
+        append_partitions(store, ctx, &plan, touched, &names, order, hashes).await
     } else {
         rewrite_partitions(store, ctx, &plan, touched, &names, order, hashes).await
     }
+}
+
+/// Appends the marks of partitions that hold none of them yet, sorted into storage order.
+async fn append_partitions(
+    store: &Store,
+    ctx: &SessionContext,
+    plan: &RegisterPlan,
+    touched: &BTreeSet<(String, String, String)>,
+    names: &[&str],
+    order: &str,
+    hashes: &[String],
+) -> Result<(), IngestError> {
+    let workers = plan.workers;
+    // The partitions in two halves, each sorted and written by its own stream, so both
+    // cores sort and encode (a partition is in one half only, so its file stays sorted).
+    let touched: Vec<_> = touched.iter().cloned().collect();
+    let streams = if plan.large_input { 1 } else { workers };
+    let chunk = touched.len().div_ceil(streams).max(1);
+    let columns = select_list(names, "", plan.large_input);
+    let mut chains = Vec::new();
+    for half in touched.chunks(chunk) {
+        register_touched(ctx, half, true).await?;
+        let sql = format!("SELECT {columns} FROM ingest_touched_kept {order}");
+        chains.push(vec![ctx.sql(&sql).await?]);
+    }
+    commit(
+        store,
+        ctx,
+        Table::Registers,
+        chains,
+        SaveMode::Append,
+        None,
+        hashes,
+    )
+    .await
 }
 
 /// Rewrites the touched partitions: the stored marks not superseded, plus the new marks.
@@ -513,52 +398,36 @@ async fn rewrite_partitions(
     order: &str,
     hashes: &[String],
 ) -> Result<(), IngestError> {
-    let workers = plan.workers;
-    let predicate = partition_filter("", touched);
-    let streams: Vec<Vec<String>> = if plan.large_input {
+    let chains: Vec<Vec<DataFrame>> = if plan.large_input {
         // Many new marks: one query, one sort (which spills), the staged marks read once.
-        vec![vec![rewrite_query(
-            names,
-            touched,
-            true,
-            plan.large_input,
-            order,
-        )]]
+        vec![vec![
+            rewrite_query(ctx, names, touched, true, true, order).await?,
+        ]]
     } else {
         // A correction: one query per partition, each sorting one partition's marks (in
         // memory, unless a partition is large), the partitions in `workers` streams. (Groups
         // of partitions of up to 4 M marks, to read the staged marks fewer times, ran out of
         // the budget at scale M.)
+        register_touched(ctx, touched, false).await?;
         let largest = count(
             ctx,
-            &format!(
-                "SELECT count(*) AS n FROM registers r WHERE {}
-                 GROUP BY academic_year, la_code ORDER BY n DESC LIMIT 1",
-                partition_filter("r.", touched)
-            ),
+            "SELECT count(*) AS n FROM ingest_touched_registers
+             GROUP BY academic_year, la_code ORDER BY n DESC LIMIT 1",
         )
         .await?;
         // Two sorts of a quarter of `large_rows` each fit the budget in memory; larger
         // partitions are sorted one at a time, with room to spill.
         let large = largest as usize > plan.large_rows / 4;
         let streams = if large {
-            plan_for_memory(ctx, plan.memory_limit).await?;
+            switch_profile(ctx, Profile::MemoryBound, plan.memory_limit);
             1
         } else {
-            workers
+            plan.workers
         };
-        let queries: Vec<String> = touched
-            .iter()
-            .map(|p| {
-                rewrite_query(
-                    names,
-                    &BTreeSet::from([p.clone()]),
-                    large,
-                    plan.large_input,
-                    order,
-                )
-            })
-            .collect();
+        let mut queries = Vec::new();
+        for partition in touched {
+            queries.push(rewrite_query(ctx, names, [partition], large, false, order).await?);
+        }
         let chunk = queries.len().div_ceil(streams).max(1);
         queries.chunks(chunk).map(|c| c.to_vec()).collect()
     };
@@ -566,9 +435,9 @@ async fn rewrite_partitions(
         store,
         ctx,
         Table::Registers,
-        &streams,
+        chains,
         SaveMode::Overwrite,
-        Some(predicate),
+        Some(register_partitions(touched)),
         hashes,
     )
     .await
@@ -579,28 +448,27 @@ async fn rewrite_partitions(
 /// the new marks (few) in memory; for many new marks (`large_input`), both go through one sort
 /// by key (which spills), the stored just before the new, and a mark is dropped when the next
 /// has its key. With `large`, sorts that may spill take strings as plain `Utf8`.
-fn rewrite_query(
+async fn rewrite_query<'a>(
+    ctx: &SessionContext,
     names: &[&str],
-    touched: &BTreeSet<(String, String, String)>,
+    touched: impl IntoIterator<Item = &'a (String, String, String)>,
     large: bool,
     large_input: bool,
     order: &str,
-) -> String {
-    let filter = partition_filter("r.", touched);
-    let kept_filter = partition_filter("", touched);
+) -> Result<DataFrame, IngestError> {
+    register_touched(ctx, touched, true).await?;
     // Sorts that may spill take strings as plain `Utf8` (see `select_list`).
     let columns = select_list(names, "", large);
-    if large_input {
+    let sql = if large_input {
         let plain = select_list(names, "", true);
         let next = |c: &str| format!("lead({c}) OVER w");
         format!(
             r#"SELECT {columns} FROM (
                  SELECT *, {} AS next_urn, {} AS next_pupil, {} AS next_date,
                         {} AS next_session
-                 FROM (SELECT {plain}, 0 AS _new FROM registers r WHERE {filter}
+                 FROM (SELECT {plain}, 0 AS _new FROM ingest_touched_registers
                        UNION ALL
-                       SELECT {plain}, 1 AS _new FROM ingest_kept
-                       WHERE {kept_filter})
+                       SELECT {plain}, 1 AS _new FROM ingest_touched_kept)
                  WINDOW w AS (ORDER BY urn, pupil_id, "date", "session", _new))
                WHERE NOT (next_urn IS NOT NULL AND next_urn = urn
                           AND next_pupil = pupil_id AND next_date = "date"
@@ -613,11 +481,13 @@ fn rewrite_query(
     } else {
         let kept_columns = select_list(names, "r.", large);
         format!(
-            r#"SELECT {kept_columns} FROM (SELECT * FROM ingest_kept WHERE {kept_filter}) k
-                 RIGHT ANTI JOIN (SELECT * FROM registers r WHERE {filter}) r
+            r#"SELECT {kept_columns} FROM ingest_touched_kept k
+                 RIGHT ANTI JOIN ingest_touched_registers r
                  ON k.urn = r.urn AND k.pupil_id = r.pupil_id AND k."date" = r."date"
                     AND k."session" = r."session"
-               UNION ALL SELECT {columns} FROM ingest_kept WHERE {kept_filter} {order}"#
+               UNION ALL SELECT {columns} FROM ingest_touched_kept {order}"#
         )
-    }
+    };
+    // Planned now: the plan holds the views as registered above.
+    Ok(ctx.sql(&sql).await?)
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use datafusion::config::ConfigOptions;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -41,6 +42,27 @@ pub struct SessionOptions {
     /// Compute `enrolment_summary` live from the registers even when the materialised table is
     /// up to date (to measure the indicators job straight from `registers`).
     pub live_summary: bool,
+    /// What the session's queries are planned for.
+    pub profile: Profile,
+}
+
+/// What a session's queries are planned for. Each profile owns its settings ([`configure`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// Answering queries: every core, hash joins, string views (DataFusion's defaults).
+    #[default]
+    Query,
+    /// The indicators job: plain strings rather than string views for the scratch tables it
+    /// reads back, so the aggregations over them emit compact batches, where views would keep
+    /// (and account for) whole input buffers.
+    Indicators,
+    /// Memory rather than speed (an ingest of many marks): sorts one at a time (one sort in
+    /// each query, and one query writing), each with a large part of the budget for its merges
+    /// (a sort that spills first merges what it holds, which needs memory of its own: reserved
+    /// up front, or the merge can find the budget taken by the sorts), and joins that sort both
+    /// sides and merge (the sorts spill) rather than hash joins (which hold a side in memory);
+    /// plain strings, as sorts that spill keep memory outside their budget for string views.
+    MemoryBound,
 }
 
 impl Default for SessionOptions {
@@ -50,6 +72,7 @@ impl Default for SessionOptions {
             target_partitions: None,
             batch_size: 8192,
             live_summary: false,
+            profile: Profile::Query,
         }
     }
 }
@@ -71,6 +94,7 @@ pub fn base_session(options: &SessionOptions) -> datafusion::error::Result<Sessi
         opts.execution.parquet.pushdown_filters = true;
         opts.execution.parquet.reorder_filters = true;
         opts.execution.parquet.enable_page_index = true;
+        configure(opts, options.profile, options.memory_limit);
     }
     // A greedy pool: the indicator queries hold many aggregates at once, and a fair pool's equal
     // shares starve the ones that cannot spill. Repartition buffers are always granted (a
@@ -97,6 +121,33 @@ pub fn base_session(options: &SessionOptions) -> datafusion::error::Result<Sessi
     attendance_udfs::register_all(&ctx);
     file_tables::register_file_functions(&ctx);
     Ok(ctx)
+}
+
+/// The settings of `profile` (with a memory budget of `memory_limit` bytes).
+fn configure(opts: &mut ConfigOptions, profile: Profile, memory_limit: usize) {
+    match profile {
+        Profile::Query => {}
+        Profile::Indicators => opts.execution.parquet.schema_force_view_types = false,
+        Profile::MemoryBound => {
+            opts.optimizer.prefer_hash_join = false;
+            // Two fifths of the budget, at most 512 MB (as with the default budget), for a
+            // spilling sort's merge.
+            opts.execution.sort_spill_reservation_bytes = (memory_limit / 5 * 2).min(512 << 20);
+            opts.execution.target_partitions = 1;
+            opts.optimizer.repartition_sorts = false;
+            opts.execution.parquet.schema_force_view_types = false;
+        }
+    }
+}
+
+/// Plans the rest of `ctx`'s queries for `profile`: for a session that learns what it is for
+/// once it has run some (an ingest finds its input large once it is staged).
+pub fn switch_profile(ctx: &SessionContext, profile: Profile, memory_limit: usize) {
+    configure(
+        ctx.state_ref().write().config_mut().options_mut(),
+        profile,
+        memory_limit,
+    );
 }
 
 /// What a session saw of the store.
@@ -133,4 +184,50 @@ pub async fn session(
             summary,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory-bound profile, given to the builder or switched to later: one partition,
+    /// sort-merge joins, no repartitioned sorts, plain strings, and two fifths of a 1 GiB budget
+    /// (1073741824 / 5 * 2 = 429496728 bytes, under the 512 MiB cap) reserved for a spilling
+    /// sort's merge; with the default 2 GiB budget the cap (536870912) applies.
+    #[test]
+    fn memory_bound_profile() {
+        let options = SessionOptions {
+            memory_limit: 1 << 30,
+            profile: Profile::MemoryBound,
+            ..Default::default()
+        };
+        let built = base_session(&options).unwrap();
+        let query = base_session(&SessionOptions::default()).unwrap();
+        switch_profile(&query, Profile::MemoryBound, DEFAULT_MEMORY_LIMIT);
+        for (ctx, reservation) in [(built, 429_496_728), (query, 536_870_912)] {
+            let opts = ctx.state().config().options().clone();
+            assert_eq!(opts.execution.target_partitions, 1);
+            assert!(!opts.optimizer.prefer_hash_join);
+            assert!(!opts.optimizer.repartition_sorts);
+            assert!(!opts.execution.parquet.schema_force_view_types);
+            assert_eq!(opts.execution.sort_spill_reservation_bytes, reservation);
+        }
+    }
+
+    /// The query profile keeps DataFusion's string views and hash joins; the indicators
+    /// profile only drops the views.
+    #[test]
+    fn query_and_indicators_profiles() {
+        let query = base_session(&SessionOptions::default()).unwrap();
+        let indicators = base_session(&SessionOptions {
+            profile: Profile::Indicators,
+            ..Default::default()
+        })
+        .unwrap();
+        let q = query.state().config().options().clone();
+        let i = indicators.state().config().options().clone();
+        assert!(q.execution.parquet.schema_force_view_types);
+        assert!(!i.execution.parquet.schema_force_view_types);
+        assert!(q.optimizer.prefer_hash_join && i.optimizer.prefer_hash_join);
+    }
 }

@@ -119,6 +119,18 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
 }
 
+impl Finding {
+    fn new(table: &str, path: String, problem: String, damage: bool, repair: &str) -> Self {
+        Self {
+            table: table.to_string(),
+            path,
+            problem,
+            damage,
+            repair: repair.to_string(),
+        }
+    }
+}
+
 impl CheckReport {
     pub fn damaged(&self) -> bool {
         self.findings.iter().any(|f| f.damage)
@@ -148,12 +160,8 @@ pub async fn check(store: &Store, repair: bool) -> Result<CheckReport, StoreErro
         let io = |e| StoreError::Io(log.display().to_string(), e);
         let (versions, _) = commit_versions(&log).map_err(io)?;
         report.commits += versions.len();
-        let finding = |path: String, problem: String, damage: bool, repair: &str| Finding {
-            table: name.to_string(),
-            path,
-            problem,
-            damage,
-            repair: repair.to_string(),
+        let finding = |path: String, problem: String, damage: bool, repair: &str| {
+            Finding::new(name, path, problem, damage, repair)
         };
         for entry in std::fs::read_dir(&log).map_err(io)? {
             let entry = entry.map_err(io)?;
@@ -233,75 +241,70 @@ async fn check_files(
     table: &deltalake::DeltaTable,
     report: &mut CheckReport,
 ) -> Result<Vec<String>, StoreError> {
-    let finding = |path: String, problem: String, damage: bool, repair: &str| Finding {
-        table: name.to_string(),
-        path,
-        problem,
-        damage,
-        repair: repair.to_string(),
-    };
     let mut damaged_files = Vec::new();
     for file in live_files(table)? {
         report.files += 1;
-        let path = dir.join(&file.path);
-        let shown = format!("{name}/{}", file.path);
-        let Ok(meta) = std::fs::metadata(&path) else {
-            report.findings.push(finding(
-                shown,
-                "the file is missing".into(),
-                true,
-                "removed from the table",
-            ));
-            damaged_files.push(file.path.clone());
-            continue;
+        let (problem, damage) = match file_state(store, name, dir, &file, report).await? {
+            FileState::Intact => continue,
+            FileState::Damaged(problem) => (problem, true),
+            FileState::Notice(problem) => (problem, false),
         };
-        report.bytes += meta.len();
-        if meta.len() != file.size {
-            report.findings.push(finding(
-                shown,
-                format!(
-                    "it has {} bytes, its commit recorded {}",
-                    meta.len(),
-                    file.size
-                ),
-                true,
-                "removed from the table",
-            ));
-            damaged_files.push(file.path.clone());
-            continue;
-        }
-        match verify_file(store, name, &file.path).await? {
-            Verdict::Intact => {}
-            Verdict::Damaged(why) => {
-                report.findings.push(finding(
-                    shown,
-                    format!("the file is damaged: {why}"),
-                    true,
-                    "removed from the table",
-                ));
-                damaged_files.push(file.path.clone());
-            }
-            Verdict::Unrecorded => {
-                if let Err(e) = decode(&path) {
-                    report.findings.push(finding(
-                        shown,
-                        format!("the file cannot be decoded: {e}"),
-                        true,
-                        "removed from the table",
-                    ));
-                    damaged_files.push(file.path.clone());
-                } else {
-                    report.findings.push(finding(
-                        shown,
-                        "no checksum was recorded for it (written before checksums, or by another program); it decodes".into(),
-                        false,
-                        "",
-                    ));
-                }
-            }
+        let repair = if damage { "removed from the table" } else { "" };
+        report.findings.push(Finding::new(
+            name,
+            format!("{name}/{}", file.path),
+            problem,
+            damage,
+            repair,
+        ));
+        if damage {
+            damaged_files.push(file.path);
         }
     }
     Ok(damaged_files)
+}
+
+/// What [`file_state`] found of one live file.
+enum FileState {
+    Intact,
+    /// It cannot be read as written (a repair removes it from the table): why.
+    Damaged(String),
+    /// It reads, but something is worth saying.
+    Notice(String),
+}
+
+/// The state of one live file: there, of the size its commit recorded, of the checksum
+/// recorded when it was written (or, with none recorded, decoding). Its bytes are counted
+/// into `report`.
+async fn file_state(
+    store: &Store,
+    name: &'static str,
+    dir: &Path,
+    file: &LiveFile,
+    report: &mut CheckReport,
+) -> Result<FileState, StoreError> {
+    let path = dir.join(&file.path);
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return Ok(FileState::Damaged("the file is missing".into()));
+    };
+    report.bytes += meta.len();
+    if meta.len() != file.size {
+        return Ok(FileState::Damaged(format!(
+            "it has {} bytes, its commit recorded {}",
+            meta.len(),
+            file.size
+        )));
+    }
+    Ok(match verify_file(store, name, &file.path).await? {
+        Verdict::Intact => FileState::Intact,
+        Verdict::Damaged(why) => FileState::Damaged(format!("the file is damaged: {why}")),
+        Verdict::Unrecorded => match decode(&path) {
+            Err(e) => FileState::Damaged(format!("the file cannot be decoded: {e}")),
+            Ok(()) => FileState::Notice(
+                "no checksum was recorded for it (written before checksums, or by another program); it decodes".into(),
+            ),
+        },
+    })
 }
 
 /// A live file of a snapshot: its path relative to the table and the size its commit recorded.

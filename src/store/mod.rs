@@ -38,9 +38,12 @@ use crate::schema;
 pub mod check;
 pub mod checksum;
 pub mod lock;
+pub mod partitions;
+pub mod query_chain;
 pub mod write;
 
 pub use lock::WriteLock;
+pub use partitions::academic_years;
 
 /// Key under which an ingest records, in each Delta commit's `commitInfo`, the SHA-256 of every
 /// input file it loaded into that table. A file whose hash is recorded is not loaded again.

@@ -136,19 +136,7 @@ impl Dataset {
     /// `pupils.csv` (academic_year first, as DOMAIN.md lists the columns); returns its rows.
     pub(super) fn write_pupils_csv(&self, path: &Path) -> anyhow::Result<usize> {
         let mut w = csv_writer(path, 1 << 20)?;
-        w.write_record([
-            "academic_year",
-            "pupil_id",
-            "urn",
-            "nc_year",
-            "sex",
-            "date_of_birth",
-            "fsm",
-            "sen",
-            "cla",
-            "cin",
-            "cpp",
-        ])?;
+        w.write_record(crate::schema::PUPIL_COLUMNS)?;
         let mut enrolments = 0;
         for b in &self.pupils {
             let pid = b.column(0).as_string::<i32>();

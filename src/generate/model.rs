@@ -52,17 +52,15 @@ pub struct Cell {
     pub rates: Rates,
 }
 
-/// School phases (the `phase` column strings, DOMAIN section 4).
-pub const PHASES: [&str; 4] = ["primary", "secondary", "special", "alternative_provision"];
+/// School phases, as indexes into [`PHASES`] (the `phase` column strings, DOMAIN section 4).
+pub use crate::schema::PHASES;
 pub const PRIMARY: u8 = 0;
 pub const SECONDARY: u8 = 1;
 pub const SPECIAL: u8 = 2;
 pub const AP: u8 = 3;
 
-/// NC year codes in the order of the generator's internal `nc` index.
-pub const NC_YEARS: [&str; 18] = [
-    "N1", "N2", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "X",
-];
+/// NC year codes; the generator's internal `nc` is an index into [`NC_YEARS`].
+pub use crate::schema::NC_YEARS;
 pub const NC_R: u8 = 2;
 /// internal index of NC year `n` (1..=14)
 pub const fn nc_of(n: u8) -> u8 {

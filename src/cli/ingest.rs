@@ -34,6 +34,11 @@ pub struct IngestArgs {
     /// Do not rebuild the enrolment summary after loading [default: off]
     #[arg(long)]
     pub no_summarise: bool,
+    /// Replace every pupil_id by its keyed pseudonym (HMAC-SHA-256, 32 hex characters) before
+    /// anything is stored; FILE holds the 32-byte secret key, raw or as 64 hex digits. A store
+    /// loaded so needs the same key for every later load [default: none: ids stored as given]
+    #[arg(long, value_name = "FILE")]
+    pub pseudonymise_key: Option<PathBuf>,
 }
 
 pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
@@ -46,6 +51,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         reject_file,
         json,
         no_summarise,
+        pseudonymise_key,
     } = args;
     let store = data.store();
     let options = IngestOptions {
@@ -58,6 +64,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         session: data.session_options(),
         large_input_rows: None,
         wait: data.wait,
+        pseudonymise_key,
     };
     let summary = ingest(&store, &options).await?;
     if json {

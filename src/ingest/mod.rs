@@ -29,6 +29,7 @@ mod error;
 mod fields;
 mod inputs;
 mod plan;
+pub mod pseudonym;
 mod report;
 mod source;
 mod stage;
@@ -48,6 +49,7 @@ pub use source::csv_line;
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::progress::{Progress, ProgressRef};
@@ -79,6 +81,9 @@ pub struct IngestOptions {
     pub session: SessionOptions,
     /// Wait for another command writing the store to finish, instead of failing at once.
     pub wait: bool,
+    /// Replace every pupil id by its keyed pseudonym ([`pseudonym`]), with the 32-byte key in
+    /// this file.
+    pub pseudonymise_key: Option<PathBuf>,
 }
 
 /// Runs an ingest. See the module documentation for the semantics.
@@ -90,6 +95,9 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     let _lock = store.lock("ingest", options.wait)?;
     let mut summary = IngestSummary::default();
     let mut problems = Problems::new(options.reject_file.is_some());
+    let pseudonymiser = pseudonym::for_store(store, options.pseudonymise_key.as_deref())
+        .await?
+        .map(Arc::new);
 
     // Find: the files to load, and those already loaded.
     let inputs = find_inputs(store, options, &mut summary).await?;
@@ -107,7 +115,15 @@ pub async fn ingest(store: &Store, options: &IngestOptions) -> Result<IngestSumm
     let store = &store.expecting(planned);
 
     // Read and validate schools and pupils; validate and stage the marks.
-    let rows = read_schools_and_pupils(&ctx, &inputs, &mut problems, &mut summary, bar).await?;
+    let rows = read_schools_and_pupils(
+        &ctx,
+        &inputs,
+        pseudonymiser,
+        &mut problems,
+        &mut summary,
+        bar,
+    )
+    .await?;
     let staged = stage_registers(store, &inputs, &rows, &mut problems, &mut summary, bar)?;
     summary.phases.validate = started.elapsed().as_secs_f64();
     problems.check()?;
@@ -219,12 +235,15 @@ struct ValidRows {
     schools: SchoolMap,
     /// The stored enrolments and this ingest's (only when marks are loaded).
     enrolments: EnrolmentSet,
+    /// Applied to the pupil ids of every file (`--pseudonymise-key`).
+    pseudonymiser: Option<Arc<pseudonym::Pseudonymiser>>,
 }
 
 /// Phase 2: schools and pupils read and validated (pupils against the schools).
 async fn read_schools_and_pupils(
     ctx: &SessionContext,
     inputs: &AllInputs,
+    pseudonymiser: Option<Arc<pseudonym::Pseudonymiser>>,
     problems: &mut Problems,
     summary: &mut IngestSummary,
     bar: &dyn Progress,
@@ -256,7 +275,7 @@ async fn read_schools_and_pupils(
     let mut new_pupils = Vec::new();
 
     for file in &inputs.pupils.load {
-        let mut rows = PupilRows::default();
+        let mut rows = PupilRows::new(pseudonymiser.clone());
         read_records(
             file,
             &PUPIL_COLUMNS,
@@ -277,6 +296,7 @@ async fn read_schools_and_pupils(
         new_pupils,
         schools,
         enrolments,
+        pseudonymiser,
     })
 }
 
@@ -312,6 +332,7 @@ fn stage_registers(
                 &staging.path,
                 &rows.schools,
                 &rows.enrolments,
+                rows.pseudonymiser.clone(),
                 keep_rejects,
                 bar,
             )

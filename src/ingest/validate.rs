@@ -14,6 +14,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::error::{Problems, RowError};
 use super::fields::*;
+use super::pseudonym::Pseudonymiser;
 use super::source::Fields;
 use crate::schema;
 use crate::schema::{NC_YEARS, PHASES, SEN, SEXES};
@@ -143,10 +144,11 @@ pub struct PupilRows {
     sen: StringBuilder,
     academic_year: StringBuilder,
     first_line: HashMap<u128, u64>,
+    pseudonymiser: Option<Arc<Pseudonymiser>>,
 }
 
-impl Default for PupilRows {
-    fn default() -> Self {
+impl PupilRows {
+    pub fn new(pseudonymiser: Option<Arc<Pseudonymiser>>) -> Self {
         Self {
             pupil_id: StringBuilder::new(),
             urn: Int32Builder::new(),
@@ -157,11 +159,10 @@ impl Default for PupilRows {
             sen: StringBuilder::new(),
             academic_year: StringBuilder::new(),
             first_line: HashMap::new(),
+            pseudonymiser,
         }
     }
-}
 
-impl PupilRows {
     pub fn push(
         &mut self,
         file: &str,
@@ -182,6 +183,14 @@ impl PupilRows {
         if let Err(r) = parse_pupil_id(pupil_id) {
             return fail(problems, "pupil_id", r);
         }
+        let pseudonym;
+        let pupil_id = match &self.pseudonymiser {
+            Some(p) => {
+                pseudonym = p.pseudonym(pupil_id);
+                pseudonym.as_str()
+            }
+            None => pupil_id,
+        };
         let urn = match parse_urn(f.get(2)) {
             Ok(u) => u,
             Err(r) => return fail(problems, "urn", r),
@@ -298,6 +307,7 @@ pub struct RegisterRows {
     year_cache: datafusion::common::HashMap<i32, Option<(String, bool)>>,
     /// The enrolment (academic year, URN, pupil) of the previous valid row.
     last_enrolment: Option<(String, i32, String)>,
+    pseudonymiser: Option<Arc<Pseudonymiser>>,
     /// Whether each staged mark's key came strictly after the previous one's, in the order
     /// [`MarkOrder`]: then the file has no two marks with one key.
     strictly_increasing: bool,
@@ -367,9 +377,10 @@ impl RegisterRows {
 }
 
 impl RegisterRows {
-    pub fn new(src: i32) -> Self {
+    pub fn new(src: i32, pseudonymiser: Option<Arc<Pseudonymiser>>) -> Self {
         Self {
             src,
+            pseudonymiser,
             pupil_id: StringBuilder::new(),
             urn: Int32Builder::new(),
             date: Date32Builder::new(),
@@ -407,6 +418,14 @@ impl RegisterRows {
         if let Err(r) = parse_pupil_id(pupil_id) {
             return fail(problems, "pupil_id", r);
         }
+        let pseudonym;
+        let pupil_id = match &self.pseudonymiser {
+            Some(p) => {
+                pseudonym = p.pseudonym(pupil_id);
+                pseudonym.as_str()
+            }
+            None => pupil_id,
+        };
         let urn = match f.typed(1) {
             Some(n) => match i32::try_from(n) {
                 Ok(u) if u > 0 => u,

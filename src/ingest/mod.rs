@@ -330,9 +330,7 @@ fn stage_registers(
                 i as i32,
                 file,
                 &staging.path,
-                &rows.schools,
-                &rows.enrolments,
-                rows.pseudonymiser.clone(),
+                rows,
                 keep_rejects,
                 bar,
             )

@@ -86,14 +86,13 @@ pub(super) fn stage_register_file(
     src: i32,
     file: &InputFile,
     staging: &Path,
-    schools: &SchoolMap,
-    enrolments: &EnrolmentSet,
-    pseudonymiser: Option<Arc<super::pseudonym::Pseudonymiser>>,
+    valid: &ValidRows,
     keep_rejects: bool,
     bar: &dyn crate::progress::Progress,
 ) -> Result<StagedFile, IngestError> {
     let mut problems = Problems::new(keep_rejects);
-    let mut rows = RegisterRows::new(src, pseudonymiser);
+    let (schools, enrolments) = (&valid.schools, &valid.enrolments);
+    let mut rows = RegisterRows::new(src, valid.pseudonymiser.clone());
     let out_path = staging.join(format!("{src:06}.parquet"));
     let out =
         File::create(&out_path).map_err(|e| IngestError::io(&out_path.display().to_string(), e))?;

@@ -326,14 +326,7 @@ fn stage_registers(
         .par_iter()
         .enumerate()
         .map(|(i, file)| {
-            stage_register_file(
-                i as i32,
-                file,
-                &staging.path,
-                rows,
-                keep_rejects,
-                bar,
-            )
+            stage_register_file(i as i32, file, &staging.path, rows, keep_rejects, bar)
         })
         .collect();
     let mut files = Vec::new();

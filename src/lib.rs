@@ -18,6 +18,10 @@
 //!   DfE real-time attendance files from `queries/realtime/*.sql`.
 //! - [`generate`]: the synthetic data model, its calibration and its store writer.
 //! - [`publish`]: output directories written whole; [`progress`]: how long work reports progress.
+//! - [`server`]: `attendance serve`, the same sessions over the PostgreSQL wire protocol (users,
+//!   SCRAM-SHA-256, TLS, read-only statements, audit log); its log lines go to a sink the CLI
+//!   gives it.
+//! - [`text`]: text made safe for messages.
 //! - [`cli`]: the command line, one file per subcommand; the only module that prints.
 // DataFusion's and Delta's errors are large; the errors here carry them unboxed, as DataFusion does.
 #![allow(clippy::result_large_err)]
@@ -31,6 +35,8 @@ pub mod publish;
 pub mod queries;
 pub mod realtime;
 pub mod schema;
+pub mod server;
 pub mod session;
 pub mod store;
 pub mod summary;
+pub mod text;

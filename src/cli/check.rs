@@ -2,8 +2,9 @@
 
 use clap::Args;
 
-use super::{DataArg, PartialFailure, printable};
+use super::{DataArg, PartialFailure};
 use crate::store::Store;
+use crate::text::printable;
 
 /// The options of `attendance check`.
 #[derive(Debug, Args)]

@@ -16,13 +16,16 @@ pub mod panic;
 pub mod progress;
 pub mod query;
 pub mod realtime;
+pub mod serve;
 pub mod shell;
 pub mod sql;
 pub mod summarise;
+pub mod users;
 pub mod vacuum;
 
 use crate::session::{MIN_MEMORY_LIMIT, SessionOptions};
 use crate::store::Store;
+use crate::text::printable;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -162,6 +165,23 @@ Examples:
   attendance realtime --data sample-data/store --out realtime
   attendance realtime --data D --out realtime --year 2024-25 --through 2025-01-17 --parquet")]
     Realtime(realtime::RealtimeArgs),
+    /// Serve the store over the PostgreSQL wire protocol (psql, DBeaver, Power BI, Python),
+    /// read-only
+    #[command(after_help = "\
+Examples:
+  attendance users add --users users.txt analyst      (the password is read from standard input)
+  attendance serve --data D --users users.txt
+  attendance serve --data D --users users.txt --listen 0.0.0.0:5432 --tls-cert server.crt --tls-key server.key
+  psql \"host=127.0.0.1 port=5432 user=analyst dbname=attendance\"")]
+    Serve(serve::ServeArgs),
+    /// Manage the users file of `attendance serve` (SCRAM-SHA-256 verifiers, never passwords)
+    #[command(after_help = "\
+Examples:
+  attendance users add --users users.txt analyst      (the password is read from standard input)
+  echo \"$PASSWORD\" | attendance users add --users users.txt analyst
+  attendance users list --users users.txt
+  attendance users remove --users users.txt analyst")]
+    Users(users::UsersArgs),
 }
 
 /// An error and its causes on one line, each cause said once (DataFusion's messages often
@@ -176,21 +196,6 @@ pub fn error_chain(error: &anyhow::Error) -> String {
         }
     }
     printable(&text)
-}
-
-/// `text` with control characters (from file names or input values) escaped, so that a
-/// message can neither redraw the terminal nor forge lines; line breaks between the lines of a
-/// list of errors are kept.
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && c != '\n' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The exit status of an ingest whose load was committed but whose derived tables could not
@@ -228,5 +233,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Summarise(args) => summarise::run(args).await,
         Command::Indicators(args) => indicators::run(args).await,
         Command::Realtime(args) => realtime::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
+        Command::Users(args) => users::run(args),
     }
 }

@@ -28,7 +28,7 @@ pub fn install() {
             .unwrap_or_default();
         eprintln!(
             "error: internal error (a bug in attendance, please report it): {}{location}",
-            crate::cli::printable(message(info))
+            crate::text::printable(message(info))
         );
     }));
 }

@@ -52,7 +52,7 @@ impl Pseudonymiser {
         let bad = |why: &str| {
             IngestError::Input(format!(
                 "{}: not a pseudonymisation key: {why}",
-                crate::cli::printable(&path.display().to_string())
+                crate::text::printable(&path.display().to_string())
             ))
         };
         let bytes = std::fs::read(path).map_err(|e| bad(&e.to_string()))?;

@@ -10,6 +10,7 @@ mod realtime;
 mod resources;
 mod safety;
 mod sample;
+mod server;
 mod sql;
 mod summary;
 mod workload;

@@ -78,10 +78,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         let rebuilt = crate::summary::summarise(&store, &data.session_options(), false).await;
         progress.finish();
         match rebuilt {
-            Ok(report) if report.rebuilt => eprintln!(
-                "enrolment_summary rebuilt: {} rows in {:.2} s",
-                report.rows, report.seconds
-            ),
+            Ok(report) if report.rebuilt => eprintln!("{}", super::summarise::describe(&report)),
             Ok(_) => {}
             Err(e) => {
                 return Err(PartialFailure {

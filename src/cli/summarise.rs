@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::DataArg;
 use crate::store::Store;
+use crate::summary::{SummariseReport, SummaryMode};
 
 /// The options of `attendance summarise`.
 #[derive(Debug, Args)]
@@ -32,14 +33,25 @@ pub async fn run(args: SummariseArgs) -> anyhow::Result<()> {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    if report.rebuilt {
-        eprintln!(
-            "enrolment_summary rebuilt: {} rows in {:.2} s, from {versions}",
-            crate::cli::output::thousands(report.rows as usize),
-            report.seconds
-        );
-    } else {
-        eprintln!("enrolment_summary is up to date with {versions}");
+    match report.mode {
+        SummaryMode::Fresh => eprintln!("enrolment_summary is up to date with {versions}"),
+        _ => eprintln!("{}, from {versions}", describe(&report)),
     }
     Ok(())
+}
+
+/// What a build or an update of the summary did, in a line (ingest prints it too).
+pub(super) fn describe(report: &SummariseReport) -> String {
+    let rows = crate::cli::output::thousands(report.rows as usize);
+    match report.mode {
+        SummaryMode::Fresh => "enrolment_summary is up to date".to_string(),
+        SummaryMode::Incremental => format!(
+            "enrolment_summary updated from {} changed registers files: {rows} rows rewritten in {:.2} s",
+            report.registers_files_read, report.seconds
+        ),
+        SummaryMode::Full => format!(
+            "enrolment_summary rebuilt: {rows} rows in {:.2} s",
+            report.seconds
+        ),
+    }
 }

@@ -48,11 +48,19 @@ pub(crate) fn contents_json(contents: &TableContents) -> serde_json::Value {
     serde_json::to_value(contents).expect("contents serialise")
 }
 
-/// The materialised summary, if its last build was made from tables holding `contents`.
-pub(crate) async fn fresh_summary(
+/// What the latest build or update of the summary recorded in its commit: the versions of the
+/// tables it was computed from, and what they held ([`crate::store::files_digest`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BuildRecord {
+    pub versions: std::collections::BTreeMap<String, Option<u64>>,
+    pub contents: serde_json::Value,
+}
+
+/// The materialised summary at its latest version and what its latest build recorded, or `None`
+/// when it was never built.
+pub(crate) async fn last_build(
     store: &Store,
-    contents: &TableContents,
-) -> Result<Option<deltalake::DeltaTable>, SummaryError> {
+) -> Result<Option<(deltalake::DeltaTable, BuildRecord)>, SummaryError> {
     let Some(table) = store.open_named(SUMMARY_TABLE).await? else {
         return Ok(None);
     };
@@ -62,11 +70,29 @@ pub(crate) async fn fresh_summary(
         .try_collect()
         .await
         .map_err(delta(store))?;
-    let recorded = history
+    let record = history
         .iter()
-        .find_map(|c| c.info.get(SOURCE_CONTENTS_KEY).cloned())
-        .unwrap_or(serde_json::Value::Null);
-    Ok((recorded == contents_json(contents)).then_some(table))
+        .find(|c| c.info.contains_key(SOURCE_CONTENTS_KEY))
+        .map(|c| BuildRecord {
+            versions: c
+                .info
+                .get(SOURCE_VERSIONS_KEY)
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default(),
+            contents: c.info[SOURCE_CONTENTS_KEY].clone(),
+        })
+        .unwrap_or_default();
+    Ok(Some((table, record)))
+}
+
+/// The materialised summary, if its last build was made from tables holding `contents`.
+pub(crate) async fn fresh_summary(
+    store: &Store,
+    contents: &TableContents,
+) -> Result<Option<deltalake::DeltaTable>, SummaryError> {
+    Ok(last_build(store)
+        .await?
+        .and_then(|(table, record)| (record.contents == contents_json(contents)).then_some(table)))
 }
 
 /// Registers `enrolment_summary` in `ctx` (whose store tables are at `versions`); with `live`,

@@ -210,6 +210,81 @@ async fn killed_presorted_ingest_leaves_before_or_after() {
     assert!(done.0.contains("| 300 "), "{}", done.0);
 }
 
+/// A day's load with the summary update after it (`ingest` as the daily job runs it), killed
+/// at several moments: the registers hold the marks before or after, and the summary a session
+/// reads (the table when it is fresh, else the live view) is always what the marks give, never
+/// a half-applied update. Run again, the load completes and the summary is fresh.
+#[tokio::test]
+async fn killed_daily_load_leaves_the_summary_before_or_after() {
+    let f = Fixture::new();
+    let schools = f.file("schools.csv", SCHOOLS);
+    let pupils_file = f.file("pupils.csv", &pupils(300));
+    let (first, first_n) = registers(300, 40);
+    // The days after the first 40 weekdays, alone.
+    let (all, all_n) = registers(300, 120);
+    let known: std::collections::HashSet<&str> = first.lines().collect();
+    let mut later = String::from("pupil_id,urn,date,session,code\n");
+    for line in all.lines().skip(1).filter(|l| !known.contains(l)) {
+        later.push_str(line);
+        later.push('\n');
+    }
+    let first = f.file("first.csv", &first);
+    let later = f.file("later.csv", &later);
+    let data = f.data_dir();
+    let run = |files: &[&std::path::Path]| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("ingest").arg("--data").arg(&data);
+        for file in files {
+            cmd.arg("--registers").arg(file);
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        cmd
+    };
+    let mut load = run(&[]);
+    load.arg("--schools")
+        .arg(&schools)
+        .arg("--pupils")
+        .arg(&pupils_file);
+    load.arg("--registers").arg(&first);
+    assert!(load.status().unwrap().success());
+    let store = f.store();
+    let (state0, _, _) = crate::daily::read_and_live(&store, "*").await;
+    assert_eq!(state0, attendance::summary::SummaryState::Fresh);
+
+    let mut kills = Vec::new();
+    for delay_ms in [20u64, 60, 120, 200, 300, 450, 700, 1000, 1500, 2200] {
+        let mut child = run(&[&later]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let marks = state(&f).await.0;
+        let after = marks.contains(&format!("| {all_n} "));
+        assert!(
+            after || marks.contains(&format!("| {first_n} ")),
+            "after a kill at {delay_ms} ms the registers are neither before nor after:\n{marks}"
+        );
+        let (read_as, read, live) = crate::daily::read_and_live(&store, "*").await;
+        assert!(
+            read == live,
+            "after a kill at {delay_ms} ms the summary read ({read_as:?}) is not the marks' summary"
+        );
+        kills.push((after, read_as));
+    }
+    assert!(
+        kills.iter().any(|(after, _)| !after),
+        "no kill landed before the registers commit: {kills:?}"
+    );
+    assert!(run(&[&later]).status().unwrap().success());
+    let (state1, read, live) = crate::daily::read_and_live(&store, "*").await;
+    assert_eq!(
+        state1,
+        attendance::summary::SummaryState::Fresh,
+        "{kills:?}"
+    );
+    assert!(read == live);
+    assert!(state(&f).await.0.contains(&format!("| {all_n} ")));
+}
+
 /// When one of the parallel writers fails, the files the others wrote are deleted and nothing
 /// is committed: the table, and the files under it, are as they were.
 #[tokio::test]

@@ -2,6 +2,7 @@
 mod common;
 mod crash;
 mod crosscheck;
+mod daily;
 mod feed;
 mod indicators;
 mod ingest;

@@ -11,35 +11,62 @@
 //! now (or it was never built), the table is
 //! registered as a view computing the same SQL live from `registers` instead, and a warning says
 //! so; `attendance summarise` (also run at the end of every ingest) brings it up to date.
+//!
+//! Bringing it up to date costs what changed, not the year: when only `registers` changed since
+//! the last build, the summary is updated from the registers files added and removed since then
+//! ([`update`]); a day's load reads the day's marks, not the year's.
 
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Int32Type, Int64Type};
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::prelude::{DataFrame, SessionContext, col, lit};
+use datafusion::prelude::{DataFrame, Expr, SessionContext, col, lit};
 use deltalake::protocol::SaveMode;
 use futures::TryStreamExt;
 
 use crate::session::summary_table::{
-    SOURCE_CONTENTS_KEY, SOURCE_VERSIONS_KEY, contents_json, delta, fresh_summary, versions_json,
+    SOURCE_CONTENTS_KEY, SOURCE_VERSIONS_KEY, contents_json, delta, last_build, versions_json,
 };
 pub use crate::session::summary_table::{SUMMARY_SQL, SummaryError, SummaryState};
 pub use crate::store::SUMMARY_TABLE;
 use crate::store::query_chain::chained_rows;
-use crate::store::{Store, TableVersions, academic_years};
+use crate::store::{Registered, Store, TableVersions, academic_years};
+
+mod update;
+
+/// How `summarise` brought the summary up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SummaryMode {
+    /// It was up to date already: nothing was written.
+    Fresh,
+    /// Updated from the registers files added and removed since it was last brought up to date
+    /// (a day's load, a correction): only those files were read, and only the academic years
+    /// they touch rewritten.
+    Incremental,
+    /// Rebuilt from every mark (asked with `--force`, never built, or schools or pupils changed).
+    Full,
+}
 
 /// Summary of a build.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SummariseReport {
+    /// Rows written (for an incremental update, the rows of the academic years it rewrote).
     pub rows: u64,
-    /// Chunks of schools the build ran in (0 when not rebuilt).
+    /// Chunks of schools the build ran in (0 when nothing was written).
     pub chunks: usize,
     pub seconds: f64,
     pub source_versions: TableVersions,
     /// False when the summary was already up to date.
     pub rebuilt: bool,
+    pub mode: SummaryMode,
+    /// For an incremental update, the registers files it read: added, and removed since the
+    /// last update.
+    pub registers_files_read: usize,
 }
 
-/// Builds (or rebuilds) the materialised summary from the store's current tables.
+/// Brings the materialised summary up to date with the store's current tables: nothing when
+/// it is fresh, an incremental update when only `registers` changed since it was last brought
+/// up to date, a full build otherwise (or always, with `force`).
 pub async fn summarise(
     store: &Store,
     options: &crate::session::SessionOptions,
@@ -59,15 +86,32 @@ pub async fn summarise_in_chunks(
     let _lock = store.lock("summarise", false)?;
     let ctx = crate::session::base_session(options)?;
     let registered = store.register_tables_with_contents(&ctx).await?;
-    let versions = registered.versions;
-    if !force && fresh_summary(store, &registered.contents).await?.is_some() {
-        return Ok(SummariseReport {
-            rows: 0,
-            chunks: 0,
-            seconds: started.elapsed().as_secs_f64(),
-            source_versions: versions,
-            rebuilt: false,
-        });
+    let report = |mode, rows, chunks, registers_files_read| SummariseReport {
+        rows,
+        chunks,
+        seconds: started.elapsed().as_secs_f64(),
+        source_versions: registered.versions.clone(),
+        rebuilt: mode != SummaryMode::Fresh,
+        mode,
+        registers_files_read,
+    };
+    let last = last_build(store).await?;
+    if !force
+        && let Some((_, record)) = &last
+        && record.contents == contents_json(&registered.contents)
+    {
+        return Ok(report(SummaryMode::Fresh, 0, 0, 0));
+    }
+    if !force
+        && let Some((table, record)) = last
+        && let Some(plan) = update::plan(store, &registered, table, &record).await?
+    {
+        let files = plan.files_read();
+        if let Some((rows, chunks)) =
+            update::apply(store, options, &registered, plan, chunk_enrolments).await?
+        {
+            return Ok(report(SummaryMode::Incremental, rows, chunks, files));
+        }
     }
     // The build runs in chunks of schools (URN ranges), one at a time (each one itself runs on
     // every core), streamed into one write: memory is bounded by one chunk, whatever the size of
@@ -81,44 +125,56 @@ pub async fn summarise_in_chunks(
         Some(table) => table,
         None => store.table_handle(SUMMARY_TABLE)?,
     };
+    let written = summary_write(&registered, None, true)
+        .run(table, &ctx, plan)
+        .await
+        .map_err(delta(store))?;
+    let rows = rows_written(store, &written).await?;
+    Ok(report(SummaryMode::Full, rows, chunk_count, 0))
+}
+
+/// The write of a build (`replace_where` `None`, the whole table) or of an update (the
+/// academic years it rewrites), its commit recording what the store's tables held.
+fn summary_write(
+    registered: &Registered,
+    replace_where: Option<String>,
+    replace_schema: bool,
+) -> crate::store::write::PlannedWrite {
     let commit = deltalake::kernel::transaction::CommitProperties::default()
         .with_metadata([
-            (SOURCE_VERSIONS_KEY.to_string(), versions_json(&versions)),
+            (
+                SOURCE_VERSIONS_KEY.to_string(),
+                versions_json(&registered.versions),
+            ),
             (
                 SOURCE_CONTENTS_KEY.to_string(),
                 contents_json(&registered.contents),
             ),
         ])
         .with_max_retries(0);
-    let written = crate::store::write::PlannedWrite {
+    crate::store::write::PlannedWrite {
         mode: SaveMode::Overwrite,
         partition_columns: vec!["academic_year".to_string()],
         writer_properties: crate::store::writer_properties(None),
         commit,
-        replace_where: None,
-        replace_schema: true,
+        replace_where,
+        replace_schema,
     }
-    .run(table, &ctx, plan)
-    .await
-    .map_err(delta(store))?;
+}
+
+/// The rows the latest commit of `written` added.
+async fn rows_written(store: &Store, written: &deltalake::DeltaTable) -> Result<u64, SummaryError> {
     let last: Vec<_> = written
         .history(Some(1))
         .try_collect()
         .await
         .map_err(delta(store))?;
-    let rows = last
+    Ok(last
         .first()
         .and_then(|c| c.info.get("operationMetrics"))
         .and_then(|m| m.get("num_added_rows"))
         .and_then(|n| n.as_u64())
-        .unwrap_or(0);
-    Ok(SummariseReport {
-        rows,
-        chunks: chunk_count,
-        seconds: started.elapsed().as_secs_f64(),
-        source_versions: versions,
-        rebuilt: true,
-    })
+        .unwrap_or(0))
 }
 
 /// Enrolments in one chunk of the summary build (at most; a school is never split).
@@ -138,15 +194,33 @@ pub async fn chunk_queries(
     limit: u64,
     years: &[String],
 ) -> Result<Vec<DataFrame>, SummaryError> {
+    let summary = ctx.sql(&SUMMARY_SQL).await?;
+    let mut chunks = Vec::new();
+    for filter in chunk_filters(ctx, limit, years).await? {
+        chunks.push(match filter {
+            Some(filter) => summary.clone().filter(filter)?,
+            None => summary.clone(),
+        });
+    }
+    Ok(chunks)
+}
+
+/// The filters of [`chunk_queries`]' chunks, on `urn` (and `academic_year` with `years`): any
+/// table with those columns can be cut into the same chunks. `None` is no filter (one chunk of
+/// every school, all years).
+pub(crate) async fn chunk_filters(
+    ctx: &SessionContext,
+    limit: u64,
+    years: &[String],
+) -> Result<Vec<Option<Expr>>, SummaryError> {
     let counts = ctx
         .sql("SELECT urn, count(*) AS n FROM pupils GROUP BY urn ORDER BY urn")
         .await?
         .collect()
         .await?;
     let year_filter = (!years.is_empty()).then(|| academic_years(years));
-    let summary = ctx.sql(&SUMMARY_SQL).await?;
     let mut lower: Option<i32> = None;
-    let mut chunks = Vec::new();
+    let mut filters = Vec::new();
     for upper in chunk_bounds(&counts, limit)
         .into_iter()
         .map(Some)
@@ -156,14 +230,12 @@ pub async fn chunk_queries(
             lower.map(|lo| col("urn").gt(lit(lo))),
             upper.map(|hi| col("urn").lt_eq(lit(hi))),
         ];
-        let filter = conjunction(range.into_iter().flatten().chain(year_filter.clone()));
-        chunks.push(match filter {
-            Some(filter) => summary.clone().filter(filter)?,
-            None => summary.clone(),
-        });
+        filters.push(conjunction(
+            range.into_iter().flatten().chain(year_filter.clone()),
+        ));
         lower = upper;
     }
-    Ok(chunks)
+    Ok(filters)
 }
 
 /// The upper URN bounds (inclusive) of every chunk but the last, which is open, from the

@@ -5,6 +5,7 @@
 //! - [`handler`]: statements, on the latest commit: checked read-only by [`checks`], cancellable
 //!   and timed out (`running`).
 //! - [`audit`]: `--audit-log`, one JSON line per connection event and statement.
+//! - `functions`: the attendance functions in `pg_catalog.pg_proc`, for psql's `\df`.
 //!
 //! Built on `pgwire` 0.41 and the pieces of `datafusion-postgres` 0.19 (`pg_catalog`, Arrow to
 //! PostgreSQL encoding, the `SET`/`SHOW`/transaction hooks), with this project's own accept loop:
@@ -19,6 +20,7 @@
 pub mod audit;
 pub mod auth;
 pub mod checks;
+mod functions;
 pub mod handler;
 mod running;
 
@@ -230,6 +232,9 @@ impl Shared {
             datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider,
         )
         .map_err(|e| anyhow::anyhow!("setting up pg_catalog: {e}"))?;
+        functions::register(&ctx, &catalog)
+            .await
+            .map_err(|e| anyhow::anyhow!("listing the functions in pg_catalog: {e}"))?;
         Ok(ctx)
     }
 

@@ -622,3 +622,196 @@ async fn tls_with_a_self_signed_certificate() {
     .await
     .expect("bounded in time");
 }
+
+/// psql's `\dt`, `\d registers` (its first query) and `\df` (with and without a pattern), as
+/// psql 15 sends them (captured with `psql -E`): the store's tables, and the attendance
+/// functions with PostgreSQL type names, listed in schema `public`.
+#[tokio::test]
+async fn psql_describes_tables_and_functions() {
+    tokio::time::timeout(LIMIT, async {
+        let f = Fixture::loaded().await;
+        let server = start(&f, options()).await;
+        let client = connect(&server).await;
+        let tables = text_rows(&client, PSQL_DT).await;
+        let names: Vec<&str> = tables.iter().map(|r| r[1].as_deref().unwrap()).collect();
+        // The summary, never built here, is a view computed live: `\dt` lists tables only.
+        assert_eq!(names, ["pupils", "registers", "schools"]);
+        let described = text_rows(&client, PSQL_D_REGISTERS).await;
+        assert_eq!(described.len(), 1, "{described:?}");
+        assert_eq!(described[0][2].as_deref(), Some("registers"));
+
+        let functions = text_rows(&client, PSQL_DF).await;
+        let row = |name: &str| {
+            functions
+                .iter()
+                .find(|r| r[1].as_deref() == Some(name))
+                .unwrap_or_else(|| panic!("{name} not in \\df: {functions:?}"))
+                .clone()
+        };
+        // absence_rate(code): the share of a set of marks that is absence (an aggregate).
+        let rate = row("absence_rate");
+        assert_eq!(rate[0].as_deref(), Some("public"));
+        assert_eq!(rate[2].as_deref(), Some("double precision"));
+        assert_eq!(rate[3].as_deref(), Some("code text"));
+        assert_eq!(rate[4].as_deref(), Some("agg"));
+        // absence_band(overall, possible, width): a scalar function of three integers.
+        let band = row("absence_band");
+        assert_eq!(band[2].as_deref(), Some("text"));
+        assert_eq!(
+            band[3].as_deref(),
+            Some("overall bigint, possible bigint, width bigint")
+        );
+        assert_eq!(band[4].as_deref(), Some("func"));
+        // Only attendance functions: none of PostgreSQL's own.
+        assert!(functions.iter().all(|r| r[0].as_deref() == Some("public")));
+        assert!(!functions.iter().any(|r| r[1].as_deref() == Some("boolin")));
+
+        let matching = text_rows(&client, PSQL_DF_ABSENCE).await;
+        let mut names: Vec<&str> = matching.iter().map(|r| r[1].as_deref().unwrap()).collect();
+        names.dedup();
+        assert_eq!(names, ["absence_band", "absence_rate", "absence_reason"]);
+    })
+    .await
+    .expect("in time");
+}
+
+const PSQL_DT: &str = r#"SELECT n.nspname as "Schema",
+  c.relname as "Name",
+  CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
+  pg_catalog.pg_get_userbyid(c.relowner) as "Owner"
+FROM pg_catalog.pg_class c
+     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+WHERE c.relkind IN ('r','p','')
+      AND n.nspname <> 'pg_catalog'
+      AND n.nspname !~ '^pg_toast'
+      AND n.nspname <> 'information_schema'
+  AND pg_catalog.pg_table_is_visible(c.oid)
+ORDER BY 1,2;"#;
+
+const PSQL_D_REGISTERS: &str = r#"SELECT c.oid,
+  n.nspname,
+  c.relname
+FROM pg_catalog.pg_class c
+     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname OPERATOR(pg_catalog.~) '^(registers)$' COLLATE pg_catalog.default
+  AND pg_catalog.pg_table_is_visible(c.oid)
+ORDER BY 2, 3;"#;
+
+const PSQL_DF: &str = r#"SELECT n.nspname as "Schema",
+  p.proname as "Name",
+  pg_catalog.pg_get_function_result(p.oid) as "Result data type",
+  pg_catalog.pg_get_function_arguments(p.oid) as "Argument data types",
+ CASE p.prokind
+  WHEN 'a' THEN 'agg'
+  WHEN 'w' THEN 'window'
+  WHEN 'p' THEN 'proc'
+  ELSE 'func'
+ END as "Type"
+FROM pg_catalog.pg_proc p
+     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE pg_catalog.pg_function_is_visible(p.oid)
+      AND n.nspname <> 'pg_catalog'
+      AND n.nspname <> 'information_schema'
+ORDER BY 1, 2, 4;"#;
+
+const PSQL_DF_ABSENCE: &str = r#"SELECT n.nspname as "Schema",
+  p.proname as "Name",
+  pg_catalog.pg_get_function_result(p.oid) as "Result data type",
+  pg_catalog.pg_get_function_arguments(p.oid) as "Argument data types",
+ CASE p.prokind
+  WHEN 'a' THEN 'agg'
+  WHEN 'w' THEN 'window'
+  WHEN 'p' THEN 'proc'
+  ELSE 'func'
+ END as "Type"
+FROM pg_catalog.pg_proc p
+     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE p.proname OPERATOR(pg_catalog.~) '^(absence.*)$' COLLATE pg_catalog.default
+  AND pg_catalog.pg_function_is_visible(p.oid)
+ORDER BY 1, 2, 4;"#;
+
+/// SIGTERM to `attendance serve`: a statement running when it arrives finishes and returns
+/// its rows, the process exits with success, and no new client is accepted after.
+#[tokio::test]
+async fn sigterm_lets_running_statements_finish_then_stops() {
+    tokio::time::timeout(LIMIT, async {
+        let f = Fixture::loaded().await;
+        let users = users_file(&f);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_attendance"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(f.data_dir())
+            .arg("--users")
+            .arg(&users)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // "attendance serve: listening on 127.0.0.1:PORT, loopback only ..."
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+        let line = lines.next().unwrap().unwrap();
+        let port: u16 = line
+            .split("127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(port)
+            .user(USER)
+            .password(PASSWORD)
+            .dbname("attendance")
+            .connect_timeout(Duration::from_secs(5));
+        let (client, connection) = config.connect(NoTls).await.unwrap();
+        tokio::spawn(connection);
+        // A statement of a few seconds, running when the signal arrives.
+        let running = tokio::spawn(async move {
+            client
+                .simple_query(
+                    "WITH d(v) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) \
+                     SELECT count(*) AS n FROM d a, d b, d c, d e, d f, d g, d h, d i, d j \
+                     WHERE (a.v + b.v + c.v + e.v + f.v + g.v + h.v + i.v + j.v) % 7 = 3",
+                )
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        if running.is_finished() {
+            let _ = child.kill();
+            panic!(
+                "the statement ended before the signal: {:?}",
+                running.await.unwrap()
+            );
+        }
+        let pid = child.id().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let rows = running
+            .await
+            .unwrap()
+            .expect("the running statement finishes");
+        let count = rows.iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            _ => None,
+        });
+        // The 10^9 strings of nine digits whose digit sum is 3 modulo 7: 142,857,403 (the
+        // digit-sum distribution of nine digits, convolved in a few lines of Python, summed
+        // over the sums 3, 10, ..., 80).
+        assert_eq!(count.as_deref(), Some("142857403"));
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+        assert!(
+            config.connect(NoTls).await.is_err(),
+            "a client was accepted after SIGTERM"
+        );
+    })
+    .await
+    .expect("in time");
+}

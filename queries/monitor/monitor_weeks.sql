@@ -1,0 +1,16 @@
+-- The reported weeks of DOMAIN.md section 7 (over the whole store, whatever a report selects),
+-- numbered from the first, and the two spans of section 8: `recent` marks the last `weeks`
+-- reported weeks (`monitor_parameters`); the others make the year to date "before" them, to
+-- the end of the week `weeks` reported weeks earlier. With `weeks` or fewer weeks reported,
+-- every week is recent and there is no "before".
+CREATE OR REPLACE VIEW monitor_weeks AS
+WITH numbered AS (
+    SELECT week_start,
+           row_number() OVER (ORDER BY week_start) AS week_number,
+           count(*) OVER () AS weeks_reported
+    FROM reported_weeks
+)
+SELECT n.week_start, n.week_number, n.weeks_reported,
+       n.week_number > n.weeks_reported - p.weeks AS recent
+FROM numbered n
+CROSS JOIN monitor_parameters p

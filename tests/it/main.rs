@@ -5,6 +5,7 @@ mod crosscheck;
 mod feed;
 mod indicators;
 mod ingest;
+mod monitor;
 mod pseudonym;
 mod realtime;
 mod resources;

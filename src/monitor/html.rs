@@ -67,7 +67,7 @@ pub fn render(page: &Page) -> String {
     }
     html.push_str(&pupil_lists(page));
     html.push_str(&notes(page));
-    let _ = write!(html, "</main><script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(html, "</main><script>{SCRIPT}</script></body></html>");
     html
 }
 
@@ -226,7 +226,10 @@ fn cohorts(page: &Page) -> String {
     let names: Vec<&str> = geos.iter().map(|g| g.2.as_str()).collect();
     let mut breakdowns: Vec<(&str, &str)> = Vec::new();
     for row in &text.rows {
-        let key = (text.cell(row, "breakdown_topic"), text.cell(row, "breakdown"));
+        let key = (
+            text.cell(row, "breakdown_topic"),
+            text.cell(row, "breakdown"),
+        );
         if text.cell(row, "geographic_level") == "Report" && !breakdowns.contains(&key) {
             breakdowns.push(key);
         }
@@ -399,7 +402,12 @@ fn pupil_table(page: &Page, heading: &str, text: &Text, many_schools: bool) -> S
     if many_schools {
         headers.insert(0, "School (URN)");
     }
-    headers.extend(["Recent attendance", "Recent possible", "Newly PA", "Falling"]);
+    headers.extend([
+        "Recent attendance",
+        "Recent possible",
+        "Newly PA",
+        "Falling",
+    ]);
     headers.push("Sessions missed by reason");
     for header in headers {
         let _ = write!(html, "<th scope=\"col\">{header}</th>");
@@ -488,4 +496,24 @@ fn notes(page: &Page) -> String {
          The CSV files beside this page hold every figure unrounded.</p></footer>",
         page.recent_weeks, page.recent_weeks
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape("<b class=\"x\">Tom & Jerry's</b>\u{7}"),
+            "&lt;b class=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/b&gt;\u{fffd}"
+        );
+    }
+
+    #[test]
+    fn percentages_keep_suppression_marks() {
+        assert_eq!(pct("81.93979933110368"), "81.9%");
+        assert_eq!(pct("c"), "c");
+        assert_eq!(pct(""), "");
+    }
 }

@@ -188,9 +188,13 @@ async fn period(
                 .expect("a valid date is a civil date");
             academic_year_label(academic_year_start(civil))
         }
-        None => first_text(registers.clone().aggregate(vec![], vec![max(col("academic_year"))])?)
-            .await?
-            .ok_or_else(|| MonitorError::NoMarks("the store holds no register marks".into()))?,
+        None => first_text(
+            registers
+                .clone()
+                .aggregate(vec![], vec![max(col("academic_year"))])?,
+        )
+        .await?
+        .ok_or_else(|| MonitorError::NoMarks("the store holds no register marks".into()))?,
     };
     let mut marks = registers.filter(col("academic_year").eq(lit(year.as_str())))?;
     if let Some(date) = through {

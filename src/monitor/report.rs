@@ -49,11 +49,21 @@ impl Text {
     fn from_batches(batches: &[RecordBatch]) -> Self {
         let columns = batches
             .first()
-            .map(|b| b.schema().fields().iter().map(|f| f.name().clone()).collect())
+            .map(|b| {
+                b.schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect()
+            })
             .unwrap_or_default();
         let mut rows = Vec::new();
         for batch in batches {
-            let cells: Vec<_> = batch.columns().iter().map(|c| c.as_string::<i32>()).collect();
+            let cells: Vec<_> = batch
+                .columns()
+                .iter()
+                .map(|c| c.as_string::<i32>())
+                .collect();
             for row in 0..batch.num_rows() {
                 rows.push(cells.iter().map(|c| c.value(row).to_string()).collect());
             }
@@ -155,7 +165,12 @@ pub async fn gather(
             col("breakdown_order"),
         ])?
         .drop_columns(&["level_order", "topic_order", "breakdown_order"])?;
-    let cohorts = output("cohorts", cohorts, Some(&|level, n| suppressed(kind, level, n))).await?;
+    let cohorts = output(
+        "cohorts",
+        cohorts,
+        Some(&|level, n| suppressed(kind, level, n)),
+    )
+    .await?;
     let weekly = ctx
         .table("monitor_weekly")
         .await?
@@ -194,9 +209,8 @@ async fn read_pupils(
     selection: &Selection,
     data: &mut ReportData,
 ) -> Result<(), MonitorError> {
-    let in_report = || -> Expr {
-        col("urn").in_list(selection.urns().into_iter().map(lit).collect(), false)
-    };
+    let in_report =
+        || -> Expr { col("urn").in_list(selection.urns().into_iter().map(lit).collect(), false) };
     let order = || {
         vec![
             col("attendance_percent").sort(true, false),
@@ -239,7 +253,11 @@ async fn read_pupils(
                 .zip(reasons.columns())
                 .filter_map(|(name, counts)| {
                     let counts = counts.as_primitive::<Int64Type>();
-                    let n = if counts.is_null(row) { 0 } else { counts.value(row) };
+                    let n = if counts.is_null(row) {
+                        0
+                    } else {
+                        counts.value(row)
+                    };
                     (n > 0).then(|| (name.to_string(), n))
                 })
                 .collect();
@@ -320,5 +338,23 @@ impl ReportData {
             reports.extend(write_output(dir, output.name, &output.batches, false)?);
         }
         Ok(reports)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Section 6's small numbers, outside a school's own figures: 1 or 2 enrolments are `c`
+    /// below National level; 0 (no row) and 3 are shown; a school's own rows never hidden.
+    #[test]
+    fn suppression_outside_a_schools_own_figures() {
+        assert!(!suppressed(Kind::School, "Report", 1));
+        assert!(suppressed(Kind::School, "Local authority", 2));
+        assert!(!suppressed(Kind::School, "Local authority", 3));
+        assert!(suppressed(Kind::LocalAuthority, "Report", 2));
+        assert!(suppressed(Kind::Trust, "Report", 1));
+        assert!(!suppressed(Kind::Trust, "Report", 3));
+        assert!(!suppressed(Kind::Trust, "National", 1));
     }
 }

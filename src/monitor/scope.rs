@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int32Type};
-use datafusion::prelude::{SessionContext, col, lit};
+use datafusion::prelude::{SessionContext, col};
 
 use super::MonitorError;
 
@@ -195,7 +195,11 @@ pub fn read_trust_file(path: &Path) -> Result<Vec<i32>, MonitorError> {
             .get(column)
             .and_then(|v| v.trim().parse::<i32>().ok())
             .filter(|u| *u > 0)
-            .ok_or_else(|| bad(format!("line {line}: `urn` is not a URN (a positive integer)")))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "line {line}: `urn` is not a URN (a positive integer)"
+                ))
+            })?;
         if !urns.contains(&urn) {
             urns.push(urn);
         }

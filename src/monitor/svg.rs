@@ -19,7 +19,13 @@ const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
 
 /// A line chart of `series` over `weeks` (every reported week, in order), y in percent.
-pub fn weekly_chart(id: &str, title: &str, desc: &str, weeks: &[&str], series: &[Series]) -> String {
+pub fn weekly_chart(
+    id: &str,
+    title: &str,
+    desc: &str,
+    weeks: &[&str],
+    series: &[Series],
+) -> String {
     let height = 300.0;
     let bottom = 48.0;
     let plot_h = height - TOP - bottom;
@@ -77,7 +83,7 @@ pub fn weekly_chart(id: &str, title: &str, desc: &str, weeks: &[&str], series: &
             d.trim_end(),
             escape(line.label)
         );
-        let lx = LEFT + 190.0 * n as f64;
+        let lx = LEFT + legend_offset(series.iter().map(|s| s.label), n);
         let ly = height - 10.0;
         let _ = write!(
             svg,
@@ -154,7 +160,7 @@ pub fn cohort_chart(id: &str, title: &str, desc: &str, groups: &[Bars]) -> Strin
     let ly = height - legend_h;
     if let Some(first) = groups.first() {
         for (s, name) in first.series.iter().enumerate() {
-            let lx = label_w + 190.0 * s as f64;
+            let lx = LEFT + legend_offset(first.series.iter().copied(), s);
             let _ = write!(
                 svg,
                 r#"<rect class="key s{s}" x="{lx:.1}" y="{:.1}" width="18" height="9"/><text class="legend" x="{:.1}" y="{:.1}">{}</text>"#,
@@ -167,6 +173,15 @@ pub fn cohort_chart(id: &str, title: &str, desc: &str, groups: &[Bars]) -> Strin
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// Where the `n`th legend entry starts: after the earlier ones (a key of 30 px and about 6.5 px
+/// a character of the label at 11 px, plus a gap).
+fn legend_offset<'a>(labels: impl Iterator<Item = &'a str>, n: usize) -> f64 {
+    labels
+        .take(n)
+        .map(|label| 30.0 + 6.5 * label.chars().count() as f64 + 24.0)
+        .sum()
 }
 
 /// The opening of a chart: its size, its role and its text alternative.

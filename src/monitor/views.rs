@@ -180,14 +180,23 @@ async fn register_inputs(ctx: &SessionContext, parameters: &Parameters) -> Resul
         replace_table(ctx, &format!("realtime_{table}"), frame.into_view())?;
     }
     let weeks = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new("weeks", DataType::Int64, false)])),
-        vec![Arc::new(Int64Array::from(vec![i64::from(parameters.weeks)]))],
+        Arc::new(Schema::new(vec![Field::new(
+            "weeks",
+            DataType::Int64,
+            false,
+        )])),
+        vec![Arc::new(Int64Array::from(vec![i64::from(
+            parameters.weeks,
+        )]))],
     )?;
     let selection = RecordBatch::try_new(
         Arc::new(Schema::new(vec![Field::new("urn", DataType::Int32, false)])),
         vec![Arc::new(Int32Array::from(parameters.selection.clone()))],
     )?;
-    for (name, batch) in [("monitor_parameters", weeks), ("monitor_selection", selection)] {
+    for (name, batch) in [
+        ("monitor_parameters", weeks),
+        ("monitor_selection", selection),
+    ] {
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
         replace_table(ctx, name, Arc::new(table))?;
     }

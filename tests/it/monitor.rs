@@ -120,9 +120,12 @@ const PRESENT: &[(&str, i32, &[u32])] = &[
 ];
 
 fn pupils_csv() -> String {
-    let mut out = String::from("academic_year,pupil_id,urn,nc_year,sex,date_of_birth,fsm,sen,cla,cin,cpp\n");
+    let mut out =
+        String::from("academic_year,pupil_id,urn,nc_year,sex,date_of_birth,fsm,sen,cla,cin,cpp\n");
     for (pupil, urn, nc, fsm) in PUPILS {
-        out.push_str(&format!("2024-25,{pupil},{urn},{nc},F,,{fsm},N,false,false,false\n"));
+        out.push_str(&format!(
+            "2024-25,{pupil},{urn},{nc},F,,{fsm},N,false,false,false\n"
+        ));
     }
     out
 }
@@ -134,7 +137,11 @@ fn week_marks(out: &mut String, pupil: &str, urn: i32, week: u32, marked: u32, a
         + chrono::Duration::days(7 * i64::from(week));
     for session in 0..marked {
         let date = monday + chrono::Duration::days(i64::from(session / 2));
-        let (name, present) = if session % 2 == 0 { ("AM", "/") } else { ("PM", "\\") };
+        let (name, present) = if session % 2 == 0 {
+            ("AM", "/")
+        } else {
+            ("PM", "\\")
+        };
         let code = if session < absent { "I" } else { present };
         out.push_str(&format!("{pupil},{urn},{date},{name},{code}\n"));
     }
@@ -189,7 +196,11 @@ async fn school_a(f: &Fixture) -> PathBuf {
 /// The ids in a list file, sorted.
 fn ids(path: &Path) -> Vec<String> {
     let out = Output::read(path);
-    let mut ids: Vec<String> = out.find(&[]).into_iter().map(|r| r["pupil_id"].clone()).collect();
+    let mut ids: Vec<String> = out
+        .find(&[])
+        .into_iter()
+        .map(|r| r["pupil_id"].clone())
+        .collect();
     ids.sort();
     ids
 }
@@ -223,15 +234,78 @@ async fn statuses_at_the_exact_edges() {
     let expected = [
         ("ARISK5", "60", "57", "3", "40", "at risk", "false", "false"),
         ("ARISK8", "60", "55", "5", "40", "at risk", "false", "false"),
-        ("APA10", "60", "54", "6", "40", "persistently absent", "true", "true"),
-        ("APA48", "60", "31", "29", "40", "persistently absent", "false", "false"),
-        ("ASA50", "60", "30", "30", "40", "severely absent", "false", "false"),
+        (
+            "APA10",
+            "60",
+            "54",
+            "6",
+            "40",
+            "persistently absent",
+            "true",
+            "true",
+        ),
+        (
+            "APA48",
+            "60",
+            "31",
+            "29",
+            "40",
+            "persistently absent",
+            "false",
+            "false",
+        ),
+        (
+            "ASA50",
+            "60",
+            "30",
+            "30",
+            "40",
+            "severely absent",
+            "false",
+            "false",
+        ),
         ("AFALL5", "60", "58", "2", "40", "", "false", "true"),
         ("AFALL2", "60", "59", "1", "40", "", "false", "false"),
-        ("AFEW9", "29", "24", "5", "9", "persistently absent", "true", "false"),
-        ("ATEN10", "30", "25", "5", "10", "persistently absent", "true", "true"),
-        ("AJOIN9", "49", "29", "20", "40", "persistently absent", "true", "false"),
-        ("ANEW", "20", "18", "2", "20", "persistently absent", "true", "false"),
+        (
+            "AFEW9",
+            "29",
+            "24",
+            "5",
+            "9",
+            "persistently absent",
+            "true",
+            "false",
+        ),
+        (
+            "ATEN10",
+            "30",
+            "25",
+            "5",
+            "10",
+            "persistently absent",
+            "true",
+            "true",
+        ),
+        (
+            "AJOIN9",
+            "49",
+            "29",
+            "20",
+            "40",
+            "persistently absent",
+            "true",
+            "false",
+        ),
+        (
+            "ANEW",
+            "20",
+            "18",
+            "2",
+            "20",
+            "persistently absent",
+            "true",
+            "false",
+        ),
         ("AOLD", "20", "20", "0", "0", "", "false", "false"),
         ("MOVER", "30", "30", "0", "10", "", "false", "false"),
     ];
@@ -248,22 +322,33 @@ async fn statuses_at_the_exact_edges() {
                 &row["newly_persistent"],
                 &row["falling"],
             ],
-            [possible, attendance, overall, recent, status, newly, falling],
+            [
+                possible, attendance, overall, recent, status, newly, falling
+            ],
             "{pupil}: {row:?}"
         );
     }
     // Percentages: 57/60, 30/40 (ASA50's recent span: 10 absent of 40), AFEW9's 4 of 9.
-    check(&pupils.one(&[("pupil_id", "ARISK5")]), &[("attendance_percent", 95.0)]);
+    check(
+        &pupils.one(&[("pupil_id", "ARISK5")]),
+        &[("attendance_percent", 95.0)],
+    );
     check(
         &pupils.one(&[("pupil_id", "ASA50")]),
-        &[("attendance_percent", 50.0), ("attendance_recent_percent", 75.0)],
+        &[
+            ("attendance_percent", 50.0),
+            ("attendance_recent_percent", 75.0),
+        ],
     );
     check(
         &pupils.one(&[("pupil_id", "AFEW9")]),
         &[("attendance_recent_percent", 400.0 / 9.0)],
     );
     // No possible session in the recent span: the row stays, its recent percentage is empty.
-    assert_eq!(pupils.one(&[("pupil_id", "AOLD")])["attendance_recent_percent"], "");
+    assert_eq!(
+        pupils.one(&[("pupil_id", "AOLD")])["attendance_recent_percent"],
+        ""
+    );
 }
 
 #[tokio::test]
@@ -285,7 +370,15 @@ async fn a_pupil_who_moved_has_a_row_per_school_on_its_marks() {
             &row["newly_persistent"],
             &row["falling"]
         ],
-        ["100003", "30", "15", "30", "severely absent", "true", "false"]
+        [
+            "100003",
+            "30",
+            "15",
+            "30",
+            "severely absent",
+            "true",
+            "false"
+        ]
     );
     // At A, the same pupil counts on A's marks only (see statuses_at_the_exact_edges).
     let a = Output::read(&school_a(&f).await.join("pupils.csv"));
@@ -312,7 +405,11 @@ async fn list_membership() {
     ];
     for (file, expected) in lists {
         assert_eq!(ids(&out.join(file)), expected, "{file}");
-        assert_eq!(Output::read(&out.join(file)).header, PUPILS_HEADER, "{file}");
+        assert_eq!(
+            Output::read(&out.join(file)).header,
+            PUPILS_HEADER,
+            "{file}"
+        );
     }
 }
 
@@ -326,7 +423,9 @@ async fn without_a_baseline_nobody_is_falling_and_persistence_is_new() {
     let out = monitor(&f, &six).await;
     assert_eq!(
         ids(&out.join("newly_persistent.csv")),
-        ["AFEW9", "AJOIN9", "ANEW", "APA10", "APA48", "ASA50", "ATEN10"]
+        [
+            "AFEW9", "AJOIN9", "ANEW", "APA10", "APA48", "ASA50", "ATEN10"
+        ]
     );
     assert!(ids(&out.join("falling.csv")).is_empty());
     // The CSV of an empty list still has its header.
@@ -408,7 +507,10 @@ async fn cohorts_and_weekly_series_against_la_and_england() {
         ("breakdown_topic", "FSM"),
         ("breakdown", "FSM eligible"),
     ]);
-    assert_eq!([la_fsm["enrolments"].as_str(), &la_fsm["pa_percent"]], ["c", "c"]);
+    assert_eq!(
+        [la_fsm["enrolments"].as_str(), &la_fsm["pa_percent"]],
+        ["c", "c"]
+    );
     // England = A + B + C: 16 enrolments, PA 8 + BPA = 9.
     let england = cohorts.one(&total("National"));
     check(&england, &[("enrolments", 16.0), ("pa_enrolments", 9.0)]);
@@ -445,12 +547,18 @@ async fn la_report_ranks_schools_and_suppresses_small_numbers() {
     );
     // C has one enrolment: suppressed, and not ranked.
     let c = schools.one(&[("urn", "100003")]);
-    assert_eq!([c["pa_rank"].as_str(), &c["enrolments"], &c["pa_percent"]], ["", "c", "c"]);
+    assert_eq!(
+        [c["pa_rank"].as_str(), &c["enrolments"], &c["pa_percent"]],
+        ["", "c", "c"]
+    );
     // Without --pupils: no pupil file, and no pupil id anywhere.
     assert!(!out.join("pupils.csv").exists());
     let text = all_text(&out);
     for (pupil, ..) in PUPILS {
-        assert!(!text.contains(pupil), "{pupil} in an LA report without --pupils");
+        assert!(
+            !text.contains(pupil),
+            "{pupil} in an LA report without --pupils"
+        );
     }
     // With --pupils: the LA's pupils (A's 13 and MOVER at C), none of B's.
     let mut with = options(&f, Scope::La("801".into()), "la-pupils");
@@ -468,7 +576,11 @@ async fn trust_report_reads_a_urn_file() {
     let trust = f.file("trust.csv", "name,urn\nB,100002\nC,100003\n");
     let out = monitor(&f, &options(&f, Scope::Trust(trust), "trust")).await;
     let schools = Output::read(&out.join("schools.csv"));
-    let mut urns: Vec<_> = schools.find(&[]).into_iter().map(|r| r["urn"].clone()).collect();
+    let mut urns: Vec<_> = schools
+        .find(&[])
+        .into_iter()
+        .map(|r| r["urn"].clone())
+        .collect();
     urns.sort();
     assert_eq!(urns, ["100002", "100003"]);
     // The trust's own figures: BPA, BOK and MOVER at C: 3 enrolments, PA 2 (BPA, MOVER).

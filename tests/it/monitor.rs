@@ -723,3 +723,41 @@ async fn views_are_in_every_session() {
     // AFALL5, APA10, ATEN10 at A, BPA at B.
     assert!(text.contains("| 4 |"), "{text}");
 }
+
+#[tokio::test]
+async fn unknown_scopes_and_bad_options_are_refused_before_writing() {
+    let f = loaded().await;
+    let refused = |options: MonitorOptions| {
+        let f = &f;
+        async move {
+            let error = run(&f.store(), &options).await.unwrap_err().to_string();
+            assert!(
+                !options.out.exists(),
+                "{} written after: {error}",
+                options.out.display()
+            );
+            error
+        }
+    };
+    let error = refused(options(&f, Scope::School(999999), "x1")).await;
+    assert!(error.contains("no school 999999"), "{error}");
+    let error = refused(options(&f, Scope::La("999".into()), "x2")).await;
+    assert!(error.contains("local authority code `999`"), "{error}");
+    let no_urn = f.file("no-urn.csv", "school\n100001\n");
+    let error = refused(options(&f, Scope::Trust(no_urn), "x3")).await;
+    assert!(error.contains("no `urn` column"), "{error}");
+    let bad_urn = f.file("bad-urn.csv", "urn\n100001\nabc\n");
+    let error = refused(options(&f, Scope::Trust(bad_urn), "x4")).await;
+    assert!(error.contains("line 3"), "{error}");
+    let mut zero = options(&f, Scope::School(100001), "x5");
+    zero.weeks = 0;
+    assert!(refused(zero).await.contains("--weeks"));
+    // A date before any mark of its academic year.
+    let mut early = options(&f, Scope::School(100001), "x6");
+    early.through = Some(attendance::ingest::parse_date("2024-08-30").unwrap());
+    let error = refused(early).await;
+    assert!(
+        error.contains("no marks of 2024-25 on or before 2024-08-30"),
+        "{error}"
+    );
+}

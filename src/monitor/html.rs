@@ -480,7 +480,10 @@ fn reason_label(field: &str) -> &str {
 
 fn notes(page: &Page) -> String {
     let scope = match page.selection.kind {
-        Kind::School => "This report shows this school's pupils only.",
+        Kind::School => {
+            "This report shows this school's pupils only; outside the school's own figures, a \
+             figure of 1 or 2 pupils is shown as c."
+        }
         Kind::Trust | Kind::LocalAuthority => {
             "Figures of a school or cohort with 1 or 2 pupils are shown as c."
         }

@@ -5,8 +5,8 @@
 //!
 //! They stand on the base of the real-time files (`queries/realtime/`, DOMAIN.md section 7):
 //! `realtime_registers` and `realtime_pupils` (the academic year's registers up to the
-//! `through` date, and its pupils), `in_scope_marks`, `school_day_counts`,
-//! `enrolment_week_counts`, `school_geographies` and `reported_weeks`. Two small tables hold
+//! `through` date, and its pupils), `in_scope_marks`, `enrolment_week_counts` and
+//! `school_geographies`. Two small tables hold
 //! the parameters: `monitor_parameters` (`weeks`, the recent span in reported weeks) and
 //! `monitor_selection` (`urn`, the schools of a report, empty by default).
 //!
@@ -94,19 +94,18 @@ pub const VIEWS: [(&str, &str); 15] = [
 ];
 
 /// The views of the real-time base the monitoring views read, in the order they are created.
-const REALTIME_VIEWS: [&str; 5] = [
+/// Everything is computed from the enrolment-week counts, so a report reads the marks once
+/// (and once more, for its own schools only, for the reasons of its pupil lists).
+const REALTIME_VIEWS: [&str; 3] = [
     "in_scope_marks",
-    "school_day_counts",
     "enrolment_week_counts",
     "school_geographies",
-    "reported_weeks",
 ];
 
 /// Views a report reads many times: computed once into Parquet in a scratch directory.
-const MATERIALISED: [&str; 4] = [
-    "school_day_counts",
+const MATERIALISED: [&str; 3] = [
     "enrolment_week_counts",
-    "reported_weeks",
+    "monitor_weeks",
     "monitor_enrolments",
 ];
 

@@ -6,9 +6,9 @@
 //! They stand on the base of the real-time files (`queries/realtime/`, DOMAIN.md section 7):
 //! `realtime_registers` and `realtime_pupils` (the academic year's registers up to the
 //! `through` date, and its pupils), `in_scope_marks`, `enrolment_week_counts` and
-//! `school_geographies`. Two small tables hold
-//! the parameters: `monitor_parameters` (`weeks`, the recent span in reported weeks) and
-//! `monitor_selection` (`urn`, the schools of a report, empty by default).
+//! `school_geographies`. Two small tables hold the parameters: `monitor_parameters` (`weeks`,
+//! the recent span in reported weeks) and `monitor_selection` (`urn`, the schools of a report,
+//! empty by default).
 //!
 //! A view is bound to the tables it reads when it is created, so registering again replaces
 //! every view, inputs first. The filters on the store's tables are DataFusion expressions

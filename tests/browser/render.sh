@@ -46,7 +46,8 @@ if [ -z "$report" ]; then
     # The sample data's largest school: the most in-scope enrolments with a possible session.
     urn="$("$bin" sql --data sample-data/store --format csv \
         -c "SELECT urn FROM monitor_pupils GROUP BY urn ORDER BY count(*) DESC, urn LIMIT 1" | tail -n 1)"
-    "$bin" monitor --data sample-data/store --school "$urn" --out "$work/monitor" >/dev/null
+    "$bin" monitor --data sample-data/store --school "$urn" --out "$work/monitor" \
+        >"$work/monitor.log" 2>&1 || { cat "$work/monitor.log" >&2; exit 1; }
     report="$work/monitor/report.html"
 fi
 [ -n "$png" ] || png="$work/report.png"
@@ -57,7 +58,7 @@ flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --virtual-time-bu
     echo "render.sh: Chromium failed to load $report" >&2; cat "$work/chromium.log" >&2; exit 1; }
 check="$(grep -o 'data-check="[a-z-]*"' "$work/dom.html" | head -n 1 || true)"
 if [ "$check" != 'data-check="ok"' ]; then
-    echo "render.sh: $report: the page reports ${check:-no check mark} (a script error or an empty chart)" >&2
+    echo "render.sh: $report: the page reports ${check:-no check mark} (pending: the script did not run to its end; empty-chart; script-error)" >&2
     exit 1
 fi
 "$chromium" "${flags[@]}" --window-size=1280,2400 --screenshot="$png" "$url" \

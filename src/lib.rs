@@ -15,7 +15,8 @@
 //!   reads and never writes ([`session::policy`]).
 //! - [`summary`]: the build of the derived enrolment summary.
 //! - [`indicators`]: the EES indicator files from `queries/indicators/*.sql`; [`realtime`]: the
-//!   DfE real-time attendance files from `queries/realtime/*.sql`.
+//!   DfE real-time attendance files from `queries/realtime/*.sql`; [`monitor`]: the pupils who
+//!   need support, as lists and a report, from `queries/monitor/*.sql`.
 //! - [`generate`]: the synthetic data model, its calibration and its store writer.
 //! - [`publish`]: output directories written whole; [`progress`]: how long work reports progress.
 //! - [`server`]: `attendance serve`, the same sessions over the PostgreSQL wire protocol (users,
@@ -30,6 +31,7 @@ pub mod cli;
 pub mod generate;
 pub mod indicators;
 pub mod ingest;
+pub mod monitor;
 pub mod progress;
 pub mod publish;
 pub mod queries;

@@ -11,6 +11,7 @@ pub mod check;
 pub mod generate;
 pub mod indicators;
 pub mod ingest;
+pub mod monitor;
 pub mod output;
 pub mod panic;
 pub mod progress;
@@ -165,6 +166,14 @@ Examples:
   attendance realtime --data sample-data/store --out realtime
   attendance realtime --data D --out realtime --year 2024-25 --through 2025-01-17 --parquet")]
     Realtime(realtime::RealtimeArgs),
+    /// Monitoring: the pupils who need support and attendance against the LA and England, for
+    /// a school, a trust or a local authority, as CSV lists and one report.html
+    #[command(after_help = "\
+Examples:
+  attendance monitor --data sample-data/store --school 100001 --out monitor
+  attendance monitor --data D --la 805 --through 2025-03-14 --weeks 6 --pupils --out la805
+  attendance monitor --data D --trust trust.csv --out trust   (trust.csv has a `urn` column)")]
+    Monitor(monitor::MonitorArgs),
     /// Serve the store over the PostgreSQL wire protocol (psql, DBeaver, Power BI, Python),
     /// read-only
     #[command(after_help = "\
@@ -233,6 +242,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Summarise(args) => summarise::run(args).await,
         Command::Indicators(args) => indicators::run(args).await,
         Command::Realtime(args) => realtime::run(args).await,
+        Command::Monitor(args) => monitor::run(args).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Users(args) => users::run(args),
     }

@@ -162,7 +162,8 @@ pub struct StoreSnapshot {
 }
 
 /// The session every entry point uses: attendance functions plus the store's tables
-/// (`schools`, `pupils`, `registers`, `enrolment_summary`).
+/// (`schools`, `pupils`, `registers`, `enrolment_summary`) and the monitoring views
+/// (`crate::monitor::views`).
 pub async fn session(
     store: &Store,
     options: &SessionOptions,
@@ -176,6 +177,8 @@ pub async fn session(
         .set_extension(Arc::new(StorePolicy::new(store.root(), tables)));
     let registered = store.register_tables_with_contents(&ctx).await?;
     let summary = register_summary(&ctx, store, &registered.contents, options.live_summary).await?;
+    // The monitoring views (and the real-time base they read), with their defaults.
+    crate::monitor::register_views(&ctx, &crate::monitor::Parameters::default(), None).await?;
     Ok((
         ctx,
         StoreSnapshot {

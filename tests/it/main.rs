@@ -6,6 +6,7 @@ mod daily;
 mod feed;
 mod indicators;
 mod ingest;
+mod monitor;
 mod pseudonym;
 mod realtime;
 mod resources;

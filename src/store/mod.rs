@@ -520,10 +520,23 @@ pub struct Registered {
 /// are never rewritten in place, so the same paths are the same rows).
 pub fn files_digest(delta: &DeltaTable) -> Result<String, StoreError> {
     let root = delta.table_url().to_string();
+    // delta-rs gives a local table's files as plain paths, other tables' as URLs: either way
+    // relative to the table, so that a store moved to another directory keeps its digests.
+    let root_path = delta
+        .table_url()
+        .to_file_path()
+        .ok()
+        .map(|p| format!("{}/", p.display().to_string().trim_end_matches('/')));
+    let relative = |uri: String| {
+        uri.strip_prefix(&root)
+            .or_else(|| root_path.as_deref().and_then(|p| uri.strip_prefix(p)))
+            .map(str::to_owned)
+            .unwrap_or(uri)
+    };
     let mut paths: Vec<String> = delta
         .get_file_uris()
         .map_err(StoreError::delta("?", root.clone()))?
-        .map(|uri| uri.strip_prefix(&root).map(str::to_owned).unwrap_or(uri))
+        .map(relative)
         .collect();
     paths.sort();
     use sha2::Digest;

@@ -150,3 +150,17 @@ async fn state_of(store: &Store) -> SummaryState {
         .1
         .summary
 }
+
+/// A store moved to another directory (or copied, or cloned with the repository) keeps its
+/// summary fresh: what the summary records of its sources does not depend on where they are.
+#[tokio::test]
+async fn a_moved_store_keeps_its_summary_fresh() {
+    let f = Fixture::loaded().await;
+    summarise(&f.store(), &SessionOptions::default(), false)
+        .await
+        .unwrap();
+    assert_eq!(state(&f).await, SummaryState::Fresh);
+    let moved = f.dir.path().join("elsewhere");
+    std::fs::rename(f.data_dir(), &moved).unwrap();
+    assert_eq!(state_of(&Store::new(moved)).await, SummaryState::Fresh);
+}

@@ -152,12 +152,14 @@ pub fn check_plan(plan: &LogicalPlan, store_tables: &[String]) -> PgWireResult<(
             LogicalPlan::TableScan(scan) => {
                 let name = &scan.table_name;
                 let schema = name.schema().map(str::to_ascii_lowercase);
+                // A table function's scan is named after it with `()`: `range()`.
                 let table = name.table().to_ascii_lowercase();
+                let table = table.trim_end_matches("()");
                 let allowed =
                     matches!(schema.as_deref(), Some("pg_catalog" | "information_schema"))
                         || store_tables.iter().any(|t| t.eq_ignore_ascii_case(&table))
                         || table.starts_with("pg_")
-                        || matches!(table.as_str(), "generate_series" | "range" | "unnest");
+                        || matches!(table, "generate_series" | "range" | "unnest");
                 (!allowed).then(|| no_files(&format!("reading {name}")))
             }
             _ => None,

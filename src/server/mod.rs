@@ -210,7 +210,11 @@ impl Shared {
     }
 
     async fn build_context(&self) -> anyhow::Result<SessionContext> {
-        let (ctx, _) = session(&self.store, &self.options.session).await?;
+        let options = SessionOptions {
+            files_as_tables: false,
+            ..self.options.session.clone()
+        };
+        let (ctx, _) = session(&self.store, &options).await?;
         // One memory pool for every connection: the server's runtime, not the session's own.
         let state = SessionStateBuilder::new_from_existing(ctx.state())
             .with_runtime_env(self.runtime.clone())

@@ -44,6 +44,9 @@ pub struct SessionOptions {
     pub live_summary: bool,
     /// What the session's queries are planned for.
     pub profile: Profile,
+    /// Files as tables (`FROM 'x.parquet'`): on for the command line, off for the server,
+    /// which never reads files (and whose sessions outlive the one this would be bound to).
+    pub files_as_tables: bool,
 }
 
 /// What a session's queries are planned for. Each profile owns its settings ([`configure`]).
@@ -73,6 +76,7 @@ impl Default for SessionOptions {
             batch_size: 8192,
             live_summary: false,
             profile: Profile::Query,
+            files_as_tables: true,
         }
     }
 }
@@ -117,7 +121,12 @@ pub fn base_session(options: &SessionOptions) -> datafusion::error::Result<Sessi
         .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
         .build();
     // Files as tables: `FROM 'x.parquet'`, `read_parquet('...')`, `read_csv('...')`.
-    let ctx = SessionContext::new_with_state(state).enable_url_table();
+    let ctx = SessionContext::new_with_state(state);
+    let ctx = if options.files_as_tables {
+        ctx.enable_url_table()
+    } else {
+        ctx
+    };
     attendance_udfs::register_all(&ctx);
     file_tables::register_file_functions(&ctx);
     Ok(ctx)

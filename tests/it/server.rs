@@ -676,6 +676,17 @@ async fn psql_describes_tables_and_functions() {
         assert!(functions.iter().all(|r| r[0].as_deref() == Some("public")));
         assert!(!functions.iter().any(|r| r[1].as_deref() == Some("boolin")));
 
+        // A generator and a catalog table function plan in the server's sessions (they used to
+        // fail looking for a file table factory bound to a session gone by).
+        let generated = text_rows(&client, "SELECT count(*) FROM range(1, 11)").await;
+        assert_eq!(generated, [[Some("10".to_string())]]);
+        let keywords = text_rows(
+            &client,
+            "SELECT count(*) > 100 FROM pg_catalog.pg_get_keywords()",
+        )
+        .await;
+        assert_eq!(keywords, [[Some("t".to_string())]]);
+
         let matching = text_rows(&client, PSQL_DF_ABSENCE).await;
         let mut names: Vec<&str> = matching.iter().map(|r| r[1].as_deref().unwrap()).collect();
         names.dedup();

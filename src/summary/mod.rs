@@ -14,7 +14,8 @@
 //!
 //! Bringing it up to date costs what changed, not the year: when only `registers` changed since
 //! the last build, the summary is updated from the registers files added and removed since then
-//! ([`update`]); a day's load reads the day's marks, not the year's.
+//! ([`update`]); a day's load reads the day's marks, not the year's (it still rewrites the
+//! summary rows of the academic year).
 
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Int32Type, Int64Type};
@@ -43,7 +44,8 @@ pub enum SummaryMode {
     /// (a day's load, a correction): only those files were read, and only the academic years
     /// they touch rewritten.
     Incremental,
-    /// Rebuilt from every mark (asked with `--force`, never built, or schools or pupils changed).
+    /// Rebuilt from every mark: with `--force`, never built, or when no update can be made
+    /// (schools or pupils changed, a replaced file vacuumed, ...: see `update`).
     Full,
 }
 

@@ -157,7 +157,7 @@ pub fn check_plan(plan: &LogicalPlan, store_tables: &[String]) -> PgWireResult<(
                 let table = table.trim_end_matches("()");
                 let allowed =
                     matches!(schema.as_deref(), Some("pg_catalog" | "information_schema"))
-                        || store_tables.iter().any(|t| t.eq_ignore_ascii_case(&table))
+                        || store_tables.iter().any(|t| t.eq_ignore_ascii_case(table))
                         || table.starts_with("pg_")
                         || matches!(table, "generate_series" | "range" | "unnest");
                 (!allowed).then(|| no_files(&format!("reading {name}")))

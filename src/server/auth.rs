@@ -383,6 +383,83 @@ fn client_final(
     Some(format!("v={}", STANDARD.encode(server_signature)))
 }
 
+impl ScramStartup {
+    /// A client's first message: refused past `--max-connections` or in clear text on a TLS
+    /// server, else asked for SCRAM-SHA-256.
+    async fn begin<C>(
+        &self,
+        client: &mut C,
+        startup: &pgwire::messages::startup::Startup,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        protocol_negotiation(client, startup).await?;
+        save_startup_parameters_to_metadata(client, startup);
+        let user = user_of(client);
+        if self.over_limit {
+            self.log_failure(client, &user, "too many connections");
+            return Err(fatal(
+                "53300",
+                format!(
+                    "sorry, too many clients already (--max-connections {})",
+                    self.shared.options.max_connections
+                ),
+            ));
+        }
+        if self.shared.tls && !client.is_secure() {
+            self.log_failure(client, &user, "no TLS");
+            return Err(fatal(
+                "28000",
+                "this server accepts only encrypted connections (sslmode=require)",
+            ));
+        }
+        client.set_state(PgWireConnectionState::AuthenticationInProgress);
+        client
+            .send(PgWireBackendMessage::Authentication(Authentication::SASL(
+                vec!["SCRAM-SHA-256".to_owned()],
+            )))
+            .await?;
+        Ok(())
+    }
+
+    /// The proof checked: the server's signature sent, the connection registered for cancel
+    /// requests and the audit, and the start-up finished.
+    async fn accepted<C>(
+        &self,
+        client: &mut C,
+        user: &str,
+        server_final: String,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client
+            .send(PgWireBackendMessage::Authentication(
+                Authentication::SASLFinal(server_final.into()),
+            ))
+            .await?;
+        let (pid, secret) = RandomPidSecretKeyGenerator::default().generate(client);
+        client.set_pid_and_secret_key(pid, secret.clone());
+        let (handle, guard) = self.manager.register(pid, secret);
+        client.session_extensions().insert(handle);
+        client.session_extensions().insert(guard);
+        client.session_extensions().insert(ConnectionAudit::new(
+            self.shared.audit.clone(),
+            user.to_string(),
+            client.socket_addr(),
+        ));
+        self.shared
+            .audit
+            .connection(user, &client.socket_addr(), "connected", None);
+        finish_authentication(client, &DefaultServerParameterProvider::default()).await
+    }
+}
+
 #[async_trait]
 impl StartupHandler for ScramStartup {
     async fn on_startup<C>(
@@ -396,34 +473,7 @@ impl StartupHandler for ScramStartup {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         match message {
-            PgWireFrontendMessage::Startup(ref startup) => {
-                protocol_negotiation(client, startup).await?;
-                save_startup_parameters_to_metadata(client, startup);
-                let user = user_of(client);
-                if self.over_limit {
-                    self.log_failure(client, &user, "too many connections");
-                    return Err(fatal(
-                        "53300",
-                        format!(
-                            "sorry, too many clients already (--max-connections {})",
-                            self.shared.options.max_connections
-                        ),
-                    ));
-                }
-                if self.shared.tls && !client.is_secure() {
-                    self.log_failure(client, &user, "no TLS");
-                    return Err(fatal(
-                        "28000",
-                        "this server accepts only encrypted connections (sslmode=require)",
-                    ));
-                }
-                client.set_state(PgWireConnectionState::AuthenticationInProgress);
-                client
-                    .send(PgWireBackendMessage::Authentication(Authentication::SASL(
-                        vec!["SCRAM-SHA-256".to_owned()],
-                    )))
-                    .await?;
-            }
+            PgWireFrontendMessage::Startup(ref startup) => self.begin(client, startup).await?,
             PgWireFrontendMessage::PasswordMessageFamily(msg) => {
                 let user = user_of(client);
                 let mut state = self.state.lock().await;
@@ -485,29 +535,7 @@ impl StartupHandler for ScramStartup {
                             return Err(auth_failed(&user));
                         };
                         *state = State::Done;
-                        client
-                            .send(PgWireBackendMessage::Authentication(
-                                Authentication::SASLFinal(server_final.into()),
-                            ))
-                            .await?;
-                        let (pid, secret) = RandomPidSecretKeyGenerator::default().generate(client);
-                        client.set_pid_and_secret_key(pid, secret.clone());
-                        let (handle, guard) = self.manager.register(pid, secret);
-                        client.session_extensions().insert(handle);
-                        client.session_extensions().insert(guard);
-                        client.session_extensions().insert(ConnectionAudit::new(
-                            self.shared.audit.clone(),
-                            user.clone(),
-                            client.socket_addr(),
-                        ));
-                        self.shared.audit.connection(
-                            &user,
-                            &client.socket_addr(),
-                            "connected",
-                            None,
-                        );
-                        finish_authentication(client, &DefaultServerParameterProvider::default())
-                            .await?;
+                        self.accepted(client, &user, server_final).await?;
                     }
                     State::Done => return Err(auth_failed(&user)),
                 }

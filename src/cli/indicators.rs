@@ -67,13 +67,7 @@ pub async fn run(args: IndicatorsArgs) -> anyhow::Result<()> {
     let manifest = crate::indicators::run(&store, &options).await;
     progress.finish();
     let manifest = manifest?;
-    for output in &manifest.outputs {
-        eprintln!(
-            "{:>8} rows  {}",
-            output.rows,
-            out.join(&output.file).display()
-        );
-    }
+    super::output::print_outputs(&manifest.outputs, &out);
     eprintln!(
         "indicators for {} ({}) in {:.2} s",
         manifest.academic_years.join(", "),

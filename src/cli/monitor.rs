@@ -74,13 +74,7 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<()> {
     let manifest = crate::monitor::run(&store, &options).await;
     progress.finish();
     let manifest = manifest?;
-    for output in &manifest.outputs {
-        eprintln!(
-            "{:>8} rows  {}",
-            output.rows,
-            args.out.join(&output.file).display()
-        );
-    }
+    super::output::print_outputs(&manifest.outputs, &args.out);
     eprintln!(
         "monitoring report for {} ({} schools), {} through {} (last week w/c {}) in {:.2} s",
         crate::text::printable(&manifest.title),

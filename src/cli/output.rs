@@ -407,3 +407,14 @@ fn float_value(array: &ArrayRef, row: usize) -> Option<f64> {
         _ => None,
     }
 }
+
+/// The files a job wrote (`indicators`, `realtime`, `monitor`), a line each: rows and path.
+pub fn print_outputs(outputs: &[crate::publish::OutputReport], out: &std::path::Path) {
+    for output in outputs {
+        eprintln!(
+            "{:>8} rows  {}",
+            output.rows,
+            out.join(&output.file).display()
+        );
+    }
+}

@@ -58,13 +58,7 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
     let manifest = crate::realtime::run(&store, &options).await;
     progress.finish();
     let manifest = manifest?;
-    for output in &manifest.outputs {
-        eprintln!(
-            "{:>8} rows  {}",
-            output.rows,
-            args.out.join(&output.file).display()
-        );
-    }
+    super::output::print_outputs(&manifest.outputs, &args.out);
     eprintln!(
         "real-time files for {} through {} (last week w/c {}) in {:.2} s",
         manifest.academic_year,

@@ -38,13 +38,19 @@ struct Function {
 
 /// Adds the attendance functions to `ctx`'s `pg_catalog` (set up by `setup_pg_catalog` in
 /// catalog `catalog`), and registers the catalog functions that describe them.
+///
+/// What does not change while the server runs (the functions' signatures, the catalog's static
+/// `pg_proc` rows) is read once per process; each session only gets its own table and functions.
 pub(super) async fn register(ctx: &SessionContext, catalog: &str) -> Result<()> {
-    let functions = attendance_functions(ctx).await?;
+    static FUNCTIONS: tokio::sync::OnceCell<Vec<Function>> = tokio::sync::OnceCell::const_new();
+    let functions = FUNCTIONS
+        .get_or_try_init(|| attendance_functions(ctx))
+        .await?;
     let schema = ctx
         .catalog(catalog)
         .and_then(|c| c.schema("pg_catalog"))
         .ok_or_else(|| DataFusionError::Plan("pg_catalog is not set up".into()))?;
-    let pg_proc = with_functions(ctx, schema.as_ref(), &functions).await?;
+    let pg_proc = with_functions(ctx, schema.as_ref(), functions).await?;
     if let Some(c) = ctx.catalog(catalog) {
         c.register_schema(
             "pg_catalog",
@@ -158,7 +164,12 @@ async fn with_functions(
         .table("pg_proc")
         .await?
         .ok_or_else(|| DataFusionError::Plan("pg_catalog has no pg_proc".into()))?;
-    let mut batches = ctx.read_table(stored.clone())?.collect().await?;
+    static STATIC_ROWS: tokio::sync::OnceCell<Vec<RecordBatch>> =
+        tokio::sync::OnceCell::const_new();
+    let mut batches = STATIC_ROWS
+        .get_or_try_init(|| async { ctx.read_table(stored.clone())?.collect().await })
+        .await?
+        .clone();
     let public = public_namespace(ctx).await?;
     let table_schema = stored.schema();
     let mut columns: Vec<ArrayRef> = Vec::new();

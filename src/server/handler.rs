@@ -72,17 +72,7 @@ impl Service {
         let shared = self.shared.clone();
         let plan = running
             .guard(async {
-                let ctx = shared
-                    .fresh_context()
-                    .await
-                    .map_err(|e| error("58030", printable(&format!("{e:#}"))))?;
-                let plan = crate::session::plan_statement(
-                    &ctx,
-                    DfStatement::Statement(Box::new(statement.clone())),
-                )
-                .await
-                .map_err(df_error)?;
-                check_plan(&plan, &shared.store_tables)?;
+                let (ctx, plan) = checked_plan(&shared, statement).await?;
                 let plan = match params {
                     Some(p) => plan.replace_params_with_values(p).map_err(df_error)?,
                     None => plan,
@@ -196,6 +186,24 @@ impl SimpleQueryHandler for Service {
     }
 }
 
+/// `statement` planned on a session of the latest commit (through the store's read-only
+/// policy) and checked to read only what the server serves (step 3 of [`super::checks`]).
+async fn checked_plan(
+    shared: &Shared,
+    statement: &Statement,
+) -> PgWireResult<(datafusion::prelude::SessionContext, LogicalPlan)> {
+    let ctx = shared
+        .fresh_context()
+        .await
+        .map_err(|e| error("58030", printable(&format!("{e:#}"))))?;
+    let plan =
+        crate::session::plan_statement(&ctx, DfStatement::Statement(Box::new(statement.clone())))
+            .await
+            .map_err(df_error)?;
+    check_plan(&plan, &shared.store_tables)?;
+    Ok((ctx, plan))
+}
+
 /// The extended protocol's parser: checks and plans at Parse, for the types it describes.
 pub struct Parser {
     shared: Arc<Shared>,
@@ -275,19 +283,8 @@ impl QueryParser for Parser {
                 return Ok(Some((text, Some((statement, plan?)))));
             }
         }
-        let ctx = self
-            .shared
-            .fresh_context()
-            .await
-            .map_err(|e| error("58030", printable(&format!("{e:#}"))))?;
-        let plan = crate::session::plan_statement(
-            &ctx,
-            DfStatement::Statement(Box::new(statement.clone())),
-        )
-        .await
-        .map_err(df_error);
-        let plan = match plan.and_then(|p| check_plan(&p, &self.shared.store_tables).map(|_| p)) {
-            Ok(p) => p,
+        let (_, plan) = match checked_plan(&self.shared, &statement).await {
+            Ok(planned) => planned,
             Err(e) => {
                 audit_refusal(&self.shared, client, &text, &e);
                 return Err(e);
